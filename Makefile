@@ -1,0 +1,69 @@
+# The two commands a new user needs: `make demo` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: all demo test up down bench lint typecheck deps system-deps clean
+
+all: test
+
+## Installs ---------------------------------------------------------------------------------------
+system-deps: .cache/system-deps.stamp
+.cache/system-deps.stamp:
+	@mkdir -p .cache
+	@if ! command -v ffmpeg >/dev/null || ! command -v chromium >/dev/null; then \
+	  echo "installing ffmpeg and chromium from Debian's packages"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg chromium >/dev/null; \
+	fi
+	@touch $@
+
+$(VENV)/stamp: requirements.txt requirements-dev.txt gpu_worker/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip==25.3
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: system-deps $(VENV)/stamp node_modules/.stamp
+
+-include contracts/contracts.mk
+
+## The local stack ---------------------------------------------------------------------------------
+up: deps ## start moto, the gateway, two orchestrators and their workers in the background
+	$(PY) -m devstack up
+
+down: ## stop the local stack
+	$(PY) -m devstack down
+
+demo: deps ## start the stack, push real footage live, print the playback URL and a rendition table
+	$(PY) -m devstack demo $(DEMO_ARGS)
+
+## Checks ------------------------------------------------------------------------------------------
+lint: $(VENV)/stamp
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check chalicelib gpu_worker devstack app.py
+
+typecheck: $(VENV)/stamp
+	$(VENV)/bin/mypy --strict chalicelib gpu_worker
+	$(VENV)/bin/mypy app.py devstack
+
+bundle-check: $(VENV)/stamp ## the Lambda bundle builds and fits Lambda's limits, without PyAV
+	$(PY) scripts/check_bundle.py
+
+test: deps lint typecheck bundle-check
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: deps ## transcode vs ffmpeg CLI, pipeline latency, contract gas
+	$(PY) bench/transcode_bench.py
+	$(PY) bench/pipeline_latency.py
+	@if [ -f bench/gas_report.py ]; then $(PY) bench/gas_report.py; fi
+
+clean:
+	rm -rf .cache/media .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The gateway and orchestrator library that Chalice packages into the Lambda bundle."""

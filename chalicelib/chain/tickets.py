@@ -1,0 +1,194 @@
+"""Probabilistic payment tickets, byte for byte as the TicketBroker (and Livepeer) reads them.
+
+A ticket is ``(recipient, sender, faceValue, winProb, senderNonce, recipientRandHash, auxData)`` with
+``auxData = creationRound (uint256) ‖ creationRoundBlockHash (bytes32)``. Its hash is keccak256 of the 232
+packed bytes; the sender signs that hash with eth_sign (EIP-191 personal prefix; 65 bytes, v in {27, 28},
+low s). It wins when ``uint256(keccak256(sig ‖ recipientRand)) < winProb``, where the orchestrator derives
+``recipientRand`` statelessly with an HMAC over the seed and the ticket parameters it quoted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from fractions import Fraction
+from typing import Annotated, Any
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+UINT256_MAX = 2**256 - 1
+#: Bytes hashed for a ticket: two addresses, four words, 64 bytes of auxData.
+TICKET_PACKED_LENGTH = 20 + 20 + 32 * 4 + 64
+SIGNATURE_LENGTH = 65
+#: secp256k1 order / 2: signatures with a larger s are malleable and the contract refuses them.
+SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+
+
+def _as_bytes32(value: Any) -> bytes:
+    raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
+    if len(raw) != 32:
+        raise ValueError(f"expected 32 bytes, got {len(raw)}")
+    return raw
+
+
+def _as_address(value: Any) -> ChecksumAddress:
+    return to_checksum_address(value)
+
+
+Bytes32 = Annotated[
+    bytes,
+    BeforeValidator(_as_bytes32),
+    PlainSerializer(lambda b: "0x" + b.hex(), return_type=str, when_used="json"),
+]
+Address = Annotated[ChecksumAddress, BeforeValidator(_as_address)]
+Uint256 = Annotated[int, Field(ge=0, le=UINT256_MAX)]
+
+
+class Ticket(BaseModel):
+    """One payment ticket, as the sender signs it and the TicketBroker redeems it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    recipient: Address
+    sender: Address
+    face_value: Uint256
+    win_prob: Uint256
+    sender_nonce: Uint256
+    recipient_rand_hash: Bytes32
+    creation_round: Uint256
+    creation_round_block_hash: Bytes32
+
+    @property
+    def aux_data(self) -> bytes:
+        """``creationRound ‖ creationRoundBlockHash``, 64 bytes."""
+        return aux_data(self.creation_round, self.creation_round_block_hash)
+
+    def packed(self) -> bytes:
+        """The 232 bytes of ``abi.encodePacked`` the hash is taken over."""
+        return (
+            bytes.fromhex(self.recipient[2:])
+            + bytes.fromhex(self.sender[2:])
+            + self.face_value.to_bytes(32, "big")
+            + self.win_prob.to_bytes(32, "big")
+            + self.sender_nonce.to_bytes(32, "big")
+            + self.recipient_rand_hash
+            + self.aux_data
+        )
+
+    def hash(self) -> bytes:
+        """keccak256 of the packed ticket: what the sender signs and the contract marks used."""
+        return keccak(self.packed())
+
+    def as_contract_args(self) -> tuple[str, str, int, int, int, bytes, bytes]:
+        """The ``Ticket`` struct tuple for a contract call."""
+        return (
+            self.recipient,
+            self.sender,
+            self.face_value,
+            self.win_prob,
+            self.sender_nonce,
+            self.recipient_rand_hash,
+            self.aux_data,
+        )
+
+
+def aux_data(creation_round: int, creation_round_block_hash: bytes) -> bytes:
+    """Encode a ticket's auxData: the round it was made in and that round's recorded block hash."""
+    return creation_round.to_bytes(32, "big") + _as_bytes32(creation_round_block_hash)
+
+
+def ticket_hash(ticket: Ticket) -> bytes:
+    """keccak256 over the 232 packed bytes of ``ticket``."""
+    return ticket.hash()
+
+
+def sign_ticket(ticket: Ticket, private_key: bytes | str) -> bytes:
+    """The sender's eth_sign signature over the ticket hash: 65 bytes ``r ‖ s ‖ v`` with v in {27, 28}."""
+    signed = Account.sign_message(encode_defunct(primitive=ticket.hash()), private_key)
+    signature = bytes(signed.signature)
+    return _canonical(signature)
+
+
+def _canonical(signature: bytes) -> bytes:
+    # eth_keys already produces low-s signatures; normalising keeps that true whatever the signer.
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    if v < 27:
+        v += 27
+    if s > SECP256K1_HALF_N:
+        s = (SECP256K1_HALF_N * 2 + 1) - s
+        v = 55 - v  # 27 <-> 28
+    return r + s.to_bytes(32, "big") + bytes([v])
+
+
+def recover_ticket_signer(ticket: Ticket, signature: bytes) -> ChecksumAddress | None:
+    """The address that signed ``ticket``, or None for a signature the contract would refuse."""
+    if len(signature) != SIGNATURE_LENGTH or signature[64] not in (27, 28):
+        return None
+    if int.from_bytes(signature[32:64], "big") > SECP256K1_HALF_N:
+        return None
+    try:
+        signer = Account.recover_message(encode_defunct(primitive=ticket.hash()), signature=signature)
+    except Exception:  # eth_keys raises several types for points off the curve
+        return None
+    return to_checksum_address(signer)
+
+
+def is_valid_ticket_signature(ticket: Ticket, signature: bytes) -> bool:
+    """Whether ``signature`` is the ticket sender's valid, canonical signature over the ticket."""
+    return recover_ticket_signer(ticket, signature) == ticket.sender
+
+
+def is_winning_ticket(signature: bytes, recipient_rand: int, win_prob: int) -> bool:
+    """The contract's winning rule: ``uint256(keccak256(sig ‖ recipientRand)) < winProb``."""
+    digest = keccak(signature + recipient_rand.to_bytes(32, "big"))
+    return int.from_bytes(digest, "big") < win_prob
+
+
+def recipient_rand_hash(recipient_rand: int) -> bytes:
+    """keccak256 of recipientRand as a uint256: the commitment a ticket carries."""
+    return keccak(recipient_rand.to_bytes(32, "big"))
+
+
+def recipient_rand(
+    secret: bytes,
+    seed: bytes,
+    *,
+    recipient: str,
+    sender: str,
+    face_value: int,
+    win_prob: int,
+    creation_round: int,
+    creation_round_block_hash: bytes,
+) -> int:
+    """The orchestrator's recipientRand: HMAC-SHA256(secret, seed ‖ ticket parameters) as a uint256.
+
+    The parameters are packed like the ticket: ``seed (32) ‖ recipient (20) ‖ sender (20) ‖ faceValue (32)
+    ‖ winProb (32) ‖ auxData (64)``. The seed travels in the quoted ticket parameters, so the orchestrator
+    re-derives the number from what the ticket says and keeps no state.
+    """
+    message = (
+        _as_bytes32(seed)
+        + bytes.fromhex(_as_address(recipient)[2:])
+        + bytes.fromhex(_as_address(sender)[2:])
+        + face_value.to_bytes(32, "big")
+        + win_prob.to_bytes(32, "big")
+        + aux_data(creation_round, creation_round_block_hash)
+    )
+    return int.from_bytes(hmac.new(secret, message, hashlib.sha256).digest(), "big")
+
+
+def expected_value(face_value: int, win_prob: int) -> Fraction:
+    """A ticket's worth in wei: faceValue × winProb / (2^256 − 1)."""
+    return Fraction(face_value * win_prob, UINT256_MAX)
+
+
+def win_prob_for(expected_value_wei: int, face_value: int) -> int:
+    """The winProb (rounded down) that makes a ticket of ``face_value`` worth ``expected_value_wei``."""
+    if face_value <= 0:
+        raise ValueError("face_value must be positive")
+    return min(UINT256_MAX, expected_value_wei * UINT256_MAX // face_value)

@@ -1,0 +1,66 @@
+"""Runtime settings of one stage (one deployment, one role set, one Ethereum key), read from ``LP_*``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chalicelib.resources import Role, physical_name
+
+MiB = 1024 * 1024
+
+
+class OrchestratorEndpoint(BaseModel):
+    """An orchestrator known to the gateway in off-chain mode: where its intake is and its weight."""
+
+    address: str
+    url: str
+    stake: int = Field(default=1, ge=0)
+
+
+class Settings(BaseSettings):
+    """A stage's settings. Environment variables are ``LP_`` + the field name in upper case."""
+
+    model_config = SettingsConfigDict(env_prefix="LP_", extra="ignore")
+
+    stage: str = "dev"
+    roles: tuple[Role, ...] = ("gateway",)
+    resource_prefix: str | None = None
+    region: str = "us-east-1"
+    # The base URL viewers and apps reach this stage at; playback links are built from it.
+    public_url: str = "http://127.0.0.1:8000"
+    # Off-chain mode: the orchestrators to send work to.
+    orchestrators: list[OrchestratorEndpoint] = []
+    # This stage's Ethereum key (orchestrators sign results with it; later, gateways sign tickets).
+    eth_private_key: SecretStr | None = None
+    # A Lambda invocation takes at most 6 MB; base64 grows a body by 4/3, so 4 MiB of segment fits.
+    max_segment_bytes: int = 4 * MiB
+    # Live playlists list this many segments (sliding window).
+    playlist_window: int = 6
+    # A received segment not transcoded within this many seconds becomes a gap in the playlists.
+    pending_timeout_s: float = 20.0
+    # A missing sequence number is declared a gap once a later segment has waited this long.
+    missing_timeout_s: float = 6.0
+    # Sequence numbers further than this ahead of the newest segment are refused as out of order.
+    max_sequence_jump: int = 10_000
+    # How segments reach viewers: proxied through the API, or a redirect to a presigned S3 URL.
+    segment_delivery: Literal["proxy", "redirect"] = "proxy"
+    presign_ttl_s: int = 3600
+    intake_timeout_s: float = 5.0
+
+    def name(self, logical: str) -> str:
+        """Return the physical name of one of this stage's resources."""
+        return physical_name(self.stage, logical, self.resource_prefix)
+
+    def has_role(self, role: Role) -> bool:
+        """Tell whether this stage plays ``role``."""
+        return role in self.roles
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Return the process's settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,75 @@
+"""Errors with a stable machine-readable code; the HTTP layer maps them to status codes in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error a client can act on: a stable ``code``, an HTTP ``status`` and a human message."""
+
+    status = 400
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        """Return the JSON error body: ``{"error": {"code", "message", ...details}}``."""
+        return {"error": {"code": self.code, "message": self.message, **self.details}}
+
+
+class BadRequest(ApiError):
+    """The request is malformed (400)."""
+
+    status = 400
+
+
+class Unauthorized(ApiError):
+    """No or an unknown credential (401)."""
+
+    status = 401
+
+
+class NotFound(ApiError):
+    """The addressed thing does not exist (404)."""
+
+    status = 404
+
+
+class Conflict(ApiError):
+    """The request conflicts with the current state (409)."""
+
+    status = 409
+
+
+class Gone(ApiError):
+    """The addressed thing existed and was deleted (410)."""
+
+    status = 410
+
+
+class PayloadTooLarge(ApiError):
+    """The body is over a stated limit (413)."""
+
+    status = 413
+
+
+class UnsupportedMedia(ApiError):
+    """The body is not of a media type this endpoint takes (415)."""
+
+    status = 415
+
+
+class Unprocessable(ApiError):
+    """The body is well-formed but its content is unusable (422)."""
+
+    status = 422
+
+
+class Unavailable(ApiError):
+    """A dependency needed to take the request is down; retrying later may work (503)."""
+
+    status = 503

@@ -1,0 +1,5 @@
+"""``python -m devstack``: see :mod:`devstack.cli`."""
+
+from devstack.cli import main
+
+main()

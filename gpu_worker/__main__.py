@@ -1,0 +1,64 @@
+"""``python -m gpu_worker``: run the transcoding worker against the stage's jobs queue."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import requests
+
+from chalicelib.aws import client
+from chalicelib.config import settings
+from gpu_worker.encoders import select_encoder
+from gpu_worker.settings import WorkerSettings
+from gpu_worker.worker import JobQueue, Worker
+
+
+def parse_args(argv: list[str] | None = None) -> WorkerSettings:
+    """Read ``LP_WORKER_*`` settings; command-line options override them."""
+    parser = argparse.ArgumentParser(prog="python -m gpu_worker", description=__doc__)
+    parser.add_argument("--queue-url", help="the jobs queue URL (default: from --queue-name)")
+    parser.add_argument("--queue-name", help="the jobs queue name (default: the stage's jobs queue)")
+    parser.add_argument("--encoder", choices=["auto", "nvenc", "libx264"])
+    parser.add_argument("--x264-preset")
+    parser.add_argument("--wait-time-s", type=int)
+    parser.add_argument("--max-jobs", type=int, help="exit after this many messages (0: never)")
+    parser.add_argument("--log-level")
+    given = {k: v for k, v in vars(parser.parse_args(argv)).items() if v is not None}
+    return WorkerSettings(**given)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the worker: choose the encoder, find the queue, loop until stopped."""
+    options = parse_args(argv)
+    logging.basicConfig(
+        level=options.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    encoder = select_encoder(options.encoder, options.x264_preset)
+    sqs = client("sqs")
+    if options.queue_url:
+        queue = JobQueue(sqs, options.queue_url)
+    else:
+        queue = JobQueue.named(sqs, options.queue_name or settings().name("jobs"))
+    with requests.Session() as session:
+        worker = Worker(
+            queue,
+            encoder,
+            session,
+            wait_time_s=options.wait_time_s,
+            heartbeat_fraction=options.heartbeat_fraction,
+            max_jobs=options.max_jobs,
+            retry_delay_s=options.retry_delay_s,
+            worker_id=options.worker_id,
+            timeout=(options.http_connect_timeout_s, options.http_read_timeout_s),
+        )
+        worker.install_signal_handlers()
+        worker.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

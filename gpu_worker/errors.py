@@ -1,0 +1,51 @@
+"""The worker's typed errors: each carries a stable machine-readable code for the result manifest."""
+
+from __future__ import annotations
+
+
+class TranscodeError(Exception):
+    """A segment could not be transcoded; ``code`` is stable, ``message`` is for people."""
+
+    code = "transcode_failed"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+
+
+class UndecodableSource(TranscodeError):
+    """The source bytes are not media we can demux or decode (garbage, corrupt payload)."""
+
+    code = "undecodable_source"
+
+
+class NoVideoStream(TranscodeError):
+    """The source demuxes but has no video stream."""
+
+    code = "no_video_stream"
+
+
+class EmptySource(TranscodeError):
+    """The source is zero bytes long."""
+
+    code = "empty_source"
+
+
+class SourceUnavailable(TranscodeError):
+    """The source could not be downloaded from its presigned URL."""
+
+    code = "source_unavailable"
+
+
+class UploadFailed(TranscodeError):
+    """A rendition or the result manifest could not be uploaded to its presigned URL."""
+
+    code = "upload_failed"
+
+
+class EncoderUnavailable(TranscodeError):
+    """No H.264 encoder could be opened."""
+
+    code = "encoder_unavailable"

@@ -1,0 +1,157 @@
+"""One transcode job end to end over presigned URLs: download the source, transcode, upload the
+renditions and the result manifest. No queue here: the loop in ``worker.py`` owns the message."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import requests
+
+from chalicelib.models import JobError, RenditionResult, TranscodeJob, TranscodeResult
+from gpu_worker.encoders import EncoderChoice
+from gpu_worker.errors import SourceUnavailable, TranscodeError, UploadFailed
+from gpu_worker.transcode import Transcoded, transcode_segment
+
+log = logging.getLogger(__name__)
+
+TS_CONTENT_TYPE = "video/mp2t"
+JSON_CONTENT_TYPE = "application/json"
+# (connect, read) seconds for every presigned GET/PUT.
+DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 60.0)
+
+
+def process_job(
+    job: TranscodeJob,
+    encoder: EncoderChoice,
+    session: requests.Session,
+    *,
+    attempt: int = 1,
+    final: bool = True,
+    worker: str | None = None,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> TranscodeResult:
+    """Run ``job`` and PUT its result manifest; return the result (``ok`` or ``failed``).
+
+    Never raises for a bad job: a failure becomes a ``failed`` result with the error's stable
+    code, written to ``result_url`` with ``attempt`` and ``final`` as given. A result whose own
+    upload failed comes back ``failed`` with code ``upload_failed`` (nothing reached the gateway).
+    """
+    started = time.perf_counter()
+    base = {
+        "job_id": job.job_id,
+        "stream_id": job.stream_id,
+        "seq": job.seq,
+        "orchestrator": job.orchestrator,
+        "attempt": attempt,
+        "encoder": encoder.name,
+        "worker": worker,
+    }
+    try:
+        source = download_source(job, session, timeout)
+        transcoded = transcode_segment(source, [o.profile for o in job.outputs], encoder)
+        renditions = upload_renditions(job, transcoded, session, timeout)
+        result = TranscodeResult.model_validate(
+            {
+                **base,
+                "status": "ok",
+                "final": True,
+                "source": transcoded.source,
+                "renditions": renditions,
+                "transcode_ms": transcoded.elapsed_ms,
+            }
+        )
+    except TranscodeError as error:
+        result = _failed(base, final, error.code, error.message, started)
+    except Exception as error:  # a bug must not kill the loop; the job is retried, then DLQ'd
+        log.exception("job %s failed unexpectedly", job.job_id)
+        result = _failed(base, final, "internal_error", f"{type(error).__name__}: {error}", started)
+    try:
+        upload_result(job, result, session, timeout)
+    except UploadFailed as error:
+        log.error("job %s: the result manifest was not written: %s", job.job_id, error.message)
+        return _failed(base, final, error.code, error.message, started)
+    return result
+
+
+def _failed(base: dict[str, object], final: bool, code: str, message: str, started: float) -> TranscodeResult:
+    return TranscodeResult.model_validate(
+        {
+            **base,
+            "status": "failed",
+            "final": final,
+            "error": JobError(code=code, message=message[:1000]),
+            "transcode_ms": round((time.perf_counter() - started) * 1000),
+        }
+    )
+
+
+def download_source(
+    job: TranscodeJob, session: requests.Session, timeout: tuple[float, float] = DEFAULT_TIMEOUT
+) -> bytes:
+    """GET the source segment from its presigned URL; raise ``SourceUnavailable`` on failure."""
+    try:
+        response = session.get(job.source_url, timeout=timeout)
+    except requests.RequestException as error:
+        raise SourceUnavailable(f"downloading the source failed: {error}") from error
+    if response.status_code != 200:
+        raise SourceUnavailable(f"downloading the source answered HTTP {response.status_code}")
+    data = response.content
+    if len(data) != job.source_bytes:
+        log.warning("job %s: source is %d bytes, the job said %d", job.job_id, len(data), job.source_bytes)
+    return data
+
+
+def upload_renditions(
+    job: TranscodeJob,
+    transcoded: Transcoded,
+    session: requests.Session,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> list[RenditionResult]:
+    """PUT each rendition to its output's presigned URL; return what the manifest lists."""
+    outputs = {o.profile.name: o for o in job.outputs}
+    results = []
+    for rendition in transcoded.renditions:
+        output = outputs[rendition.profile.name]
+        _put(session, output.upload_url, rendition.data, TS_CONTENT_TYPE, timeout, output.key)
+        results.append(
+            RenditionResult(
+                name=rendition.profile.name,
+                key=output.key,
+                width=rendition.width,
+                height=rendition.height,
+                bitrate=rendition.bitrate,
+                codecs=rendition.codecs,
+                frames=rendition.frames,
+                duration_ms=rendition.duration_ms,
+                bytes=len(rendition.data),
+            )
+        )
+    return results
+
+
+def upload_result(
+    job: TranscodeJob,
+    result: TranscodeResult,
+    session: requests.Session,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> None:
+    """PUT the result manifest (camelCase JSON) to the job's presigned ``result_url``."""
+    body = result.model_dump_json(by_alias=True, exclude_none=True).encode()
+    _put(session, job.result_url, body, JSON_CONTENT_TYPE, timeout, job.result_key)
+
+
+def _put(
+    session: requests.Session,
+    url: str,
+    body: bytes,
+    content_type: str,
+    timeout: tuple[float, float],
+    what: str,
+) -> None:
+    try:
+        response = session.put(url, data=body, headers={"Content-Type": content_type}, timeout=timeout)
+    except requests.RequestException as error:
+        raise UploadFailed(f"uploading {what} failed: {error}") from error
+    if not 200 <= response.status_code < 300:
+        raise UploadFailed(f"uploading {what} answered HTTP {response.status_code}")

@@ -1,0 +1,40 @@
+"""The worker's settings, read from ``LP_WORKER_*`` (the stage itself comes from ``LP_STAGE``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class WorkerSettings(BaseSettings):
+    """How one worker process runs. Environment variables are ``LP_WORKER_`` + the field name."""
+
+    model_config = SettingsConfigDict(env_prefix="LP_WORKER_", extra="ignore")
+
+    # The jobs queue: its URL, or its name (default: the stage's ``jobs`` queue, e.g. lp-dev-jobs).
+    queue_url: str | None = None
+    queue_name: str | None = None
+    # SQS long poll.
+    wait_time_s: int = Field(default=20, ge=0, le=20)
+    # Extend a running job's visibility this often, as a fraction of the queue's visibility timeout.
+    heartbeat_fraction: float = Field(default=1 / 3, gt=0, lt=1)
+    # A failed job comes back after this many seconds times its receive count (capped at the
+    # queue's visibility timeout) instead of a whole visibility timeout.
+    retry_delay_s: float = Field(default=2.0, ge=0)
+    encoder: Literal["auto", "nvenc", "libx264"] = "auto"
+    x264_preset: str | None = None
+    # HTTP timeouts for the presigned GET/PUTs: (connect, read) seconds.
+    http_connect_timeout_s: float = 5.0
+    http_read_timeout_s: float = 60.0
+    # Stop after this many jobs (0: never); useful for one-shot runs and tests.
+    max_jobs: int = Field(default=0, ge=0)
+    worker_id: str = Field(default_factory=_default_worker_id)
+    log_level: str = "INFO"

@@ -1,0 +1,251 @@
+"""The worker loop: long-poll the orchestrator's SQS jobs queue and run one job at a time.
+
+Delivery is at least once and nothing is lost: a message is deleted only after its renditions and
+its ``ok`` result manifest are in S3. A failed job is reported (``attempt``, ``final``) and left on
+the queue with its visibility shortened to a short backoff, so SQS redelivers it soon and, after
+``maxReceiveCount`` receives, moves it to the dead-letter queue. A killed worker's message simply comes back. While a
+job runs a heartbeat keeps extending its visibility; SIGTERM/SIGINT finish the job, then exit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import requests
+from pydantic import ValidationError
+
+from chalicelib.models import TranscodeJob, TranscodeResult
+from gpu_worker.encoders import EncoderChoice
+from gpu_worker.jobs import process_job
+
+__all__ = ["Heartbeat", "JobQueue", "Message", "Worker", "process_job"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One received SQS message."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+
+
+class JobQueue:
+    """The jobs queue as the worker sees it: receive, extend, delete, and its redrive limits."""
+
+    def __init__(self, sqs: Any, url: str) -> None:
+        self.sqs = sqs
+        self.url = url
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])[
+            "Attributes"
+        ]
+        self.visibility_timeout = int(attributes.get("VisibilityTimeout", "30"))
+        redrive = json.loads(attributes["RedrivePolicy"]) if "RedrivePolicy" in attributes else {}
+        # None: no dead-letter queue, so no receive is ever the last one.
+        self.max_receive_count: int | None = int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None
+
+    @classmethod
+    def named(cls, sqs: Any, name: str) -> JobQueue:
+        """Return the queue called ``name``."""
+        return cls(sqs, sqs.get_queue_url(QueueName=name)["QueueUrl"])
+
+    def receive(self, wait_time_s: int) -> Message | None:
+        """Long-poll for one message; None when the wait ends empty."""
+        response = self.sqs.receive_message(
+            QueueUrl=self.url,
+            MaxNumberOfMessages=1,
+            WaitTimeSeconds=wait_time_s,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        for raw in response.get("Messages", []):
+            return Message(
+                message_id=raw["MessageId"],
+                receipt_handle=raw["ReceiptHandle"],
+                body=raw["Body"],
+                receive_count=int(raw.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+            )
+        return None
+
+    def extend(self, message: Message, seconds: int) -> None:
+        """Keep ``message`` invisible for another ``seconds``."""
+        self.sqs.change_message_visibility(
+            QueueUrl=self.url, ReceiptHandle=message.receipt_handle, VisibilityTimeout=seconds
+        )
+
+    def delete(self, message: Message) -> None:
+        """Delete a finished message."""
+        self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message.receipt_handle)
+
+    def is_final(self, message: Message) -> bool:
+        """Tell whether a failure now is the last: the queue will not deliver it again."""
+        return self.max_receive_count is not None and message.receive_count >= self.max_receive_count
+
+
+class Heartbeat:
+    """Extend a message's visibility every ``interval`` seconds while a job runs (a context manager)."""
+
+    def __init__(self, queue: JobQueue, message: Message, interval: float) -> None:
+        self.queue = queue
+        self.message = message
+        self.interval = interval
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._done.wait(self.interval):
+            try:
+                self.queue.extend(self.message, self.queue.visibility_timeout)
+            except Exception as error:  # a missed beat only risks a redelivery
+                log.warning("heartbeat for %s failed: %s", self.message.message_id, error)
+
+
+class _StopNow(BaseException):
+    """Raised by the signal handler to leave an idle long poll at once.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way out of
+    botocore or urllib3 swallows it.
+    """
+
+
+class Worker:
+    """Receive jobs one at a time until stopped, ``max_jobs`` are done, or a signal arrives."""
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        encoder: EncoderChoice,
+        session: requests.Session,
+        *,
+        wait_time_s: int = 20,
+        heartbeat_fraction: float = 1 / 3,
+        max_jobs: int = 0,
+        retry_delay_s: float = 2.0,
+        worker_id: str | None = None,
+        timeout: tuple[float, float] = (5.0, 60.0),
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.queue = queue
+        self.encoder = encoder
+        self.session = session
+        self.wait_time_s = wait_time_s
+        self.heartbeat_interval = max(0.2, queue.visibility_timeout * heartbeat_fraction)
+        self.max_jobs = max_jobs
+        self.retry_delay_s = retry_delay_s
+        self.worker_id = worker_id
+        self.timeout = timeout
+        self.stop = stop or threading.Event()
+        self.handled = 0
+        self._idle = False
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT: finish the running job, then stop; when idle, stop at once."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: stopping after the current job", signal.Signals(signum).name)
+        self.stop.set()
+        if self._idle:
+            raise _StopNow  # interrupts the long poll; a message it was receiving comes back
+
+    def run(self) -> int:
+        """Run the loop; return how many messages were handled."""
+        log.info(
+            "worker %s polling %s with %s (visibility %ss, maxReceiveCount %s)",
+            self.worker_id, self.queue.url, self.encoder.name,
+            self.queue.visibility_timeout, self.queue.max_receive_count,
+        )  # fmt: skip
+        try:
+            while not self.stop.is_set() and not (self.max_jobs and self.handled >= self.max_jobs):
+                message = self._receive()
+                if message is not None:
+                    self.handle(message)
+                    self.handled += 1
+        except _StopNow:
+            pass
+        log.info("worker %s stopped after %d messages", self.worker_id, self.handled)
+        return self.handled
+
+    def _receive(self) -> Message | None:
+        self._idle = True
+        try:
+            if self.stop.is_set():
+                return None
+            return self.queue.receive(self.wait_time_s)
+        except Exception as error:  # the queue may be briefly unreachable
+            log.warning("receiving from %s failed: %s", self.queue.url, error)
+            self.stop.wait(1.0)
+            return None
+        finally:
+            self._idle = False
+
+    def _retry_later(self, message: Message) -> None:
+        """Shorten a failed message's invisibility to a linear backoff (capped at the queue's).
+
+        A live segment retried a whole visibility timeout later is useless; a few seconds later it
+        may still make the playlist. The message is never deleted: SQS dead-letters it in the end.
+        """
+        delay = min(self.queue.visibility_timeout, round(self.retry_delay_s * message.receive_count))
+        try:
+            self.queue.extend(message, delay)
+        except Exception as error:  # the full visibility timeout applies instead
+            log.warning("shortening the retry delay of %s failed: %s", message.message_id, error)
+
+    def handle(self, message: Message) -> TranscodeResult | None:
+        """Run one message's job; delete the message only when its result is ``ok``."""
+        try:
+            job = TranscodeJob.model_validate_json(message.body)
+        except ValidationError as error:
+            # Leave it: after maxReceiveCount receives SQS moves it to the dead-letter queue.
+            log.error(
+                "message %s (receive %d) is not a TranscodeJob, left for the dead-letter queue: %s",
+                message.message_id, message.receive_count, error.errors(include_url=False)[:3],
+            )  # fmt: skip
+            self._retry_later(message)
+            return None
+        started = time.perf_counter()
+        final = self.queue.is_final(message)
+        log.info("job %s seq %d started (receive %d)", job.job_id, job.seq, message.receive_count)
+        with Heartbeat(self.queue, message, self.heartbeat_interval):
+            result = process_job(
+                job,
+                self.encoder,
+                self.session,
+                attempt=message.receive_count,
+                final=final,
+                worker=self.worker_id,
+                timeout=self.timeout,
+            )
+        if result.status == "ok":
+            try:
+                self.queue.delete(message)
+            except Exception as error:  # redelivery redoes the job idempotently
+                log.warning("deleting %s failed: %s", message.message_id, error)
+        else:
+            self._retry_later(message)
+        ms = round((time.perf_counter() - started) * 1000)
+        code = f" error={result.error.code}" if result.error else ""
+        log.info(
+            "job %s seq %d %s encoder=%s ms=%d transcode_ms=%s attempt=%d final=%s%s",
+            job.job_id, job.seq, result.status, self.encoder.name, ms, result.transcode_ms,
+            result.attempt, result.final, code,
+        )  # fmt: skip
+        return result

@@ -1,0 +1,49 @@
+"""Build the Lambda bundle with `chalice package` and check it against Lambda's size limits.
+
+Lambda takes a zip of at most 50 MB for direct upload and 250 MB unzipped; PyAV must never be in
+it (the worker, not the API, transcodes).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ZIP_LIMIT = 50 * 1000 * 1000
+UNZIPPED_LIMIT = 250 * 1000 * 1000
+FORBIDDEN = ("av/", "gpu_worker/", "moto/", "devstack/")
+
+
+def main() -> int:
+    chalice = Path(sys.executable).with_name("chalice")
+    with tempfile.TemporaryDirectory() as out:
+        env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+        subprocess.run([str(chalice), "package", "--stage", "dev", out], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        bundle = Path(out) / "deployment.zip"
+        zipped = bundle.stat().st_size
+        with zipfile.ZipFile(bundle) as archive:
+            infos = archive.infolist()
+        unzipped = sum(i.file_size for i in infos)
+        bad = sorted({i.filename.split("/")[0] + "/" for i in infos if i.filename.startswith(FORBIDDEN)})
+    print(f"Lambda bundle: {zipped / 1e6:.1f} MB zipped (limit {ZIP_LIMIT / 1e6:.0f} MB), "
+          f"{unzipped / 1e6:.1f} MB unzipped (limit {UNZIPPED_LIMIT / 1e6:.0f} MB), {len(infos)} files")
+    problems = []
+    if zipped > ZIP_LIMIT:
+        problems.append("the zip is over Lambda's 50 MB limit")
+    if unzipped > UNZIPPED_LIMIT:
+        problems.append("the unzipped bundle is over Lambda's 250 MB limit")
+    if bad:
+        problems.append(f"the bundle holds what belongs elsewhere: {', '.join(bad)}")
+    for problem in problems:
+        print(f"bundle check failed: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""One real Anvil per test session, the protocol deployed on it once, and a snapshot reverted after each test."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from web3 import Web3
+from web3.contract import Contract
+
+from chalicelib.chain.deployment import Deployment, ProtocolParams
+from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket
+from contracts.deploy import deploy
+
+ROOT = Path(__file__).resolve().parents[2]
+ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+LPT = 10**18
+ETH = 10**18
+
+# Small rounds so tests move through them quickly; a small active set so eviction is cheap to reach.
+TEST_PARAMS = ProtocolParams(
+    round_length=200,
+    round_lock_amount=100_000,
+    unbonding_period=7,
+    num_active_transcoders=10,
+    ticket_validity_period=2,
+    unlock_period=2,
+    inflation=221_500,
+    inflation_change=500,
+    target_bonding_rate=500_000_000,
+    initial_supply=10_000_000 * LPT,
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def anvil_url() -> Iterator[str]:
+    """Start Anvil from node_modules on a free port; stop it at the end of the session."""
+    if not ANVIL.exists() and shutil.which("anvil") is None:
+        pytest.skip("anvil is not installed: run `npm ci`")
+    if not (ROOT / "contracts" / "build" / "BondingManager.json").exists():
+        subprocess.run(["node", str(ROOT / "contracts" / "build.mjs")], check=True)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(ANVIL), "--port", str(port), "--silent", "--auto-impersonate", "--accounts", "10"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        w3 = Web3(Web3.HTTPProvider(url))
+        for _ in range(100):
+            if w3.is_connected():
+                break
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("anvil did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@dataclass(repr=False)
+class Chain:
+    """The deployed protocol plus the helpers tests use to move it along."""
+
+    def __repr__(self) -> str:  # hypothesis prints arguments; the ABIs would fill the screen
+        return f"Chain(chain_id={self.deployment.chain_id})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    w3: Web3
+    deployment: Deployment
+    owner: ChecksumAddress
+    controller: Contract
+    token: Contract
+    minter: Contract
+    rounds: Contract
+    bonding: Contract
+    broker: Contract
+    registry: Contract
+
+    # -- chain control
+    def rpc(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if "error" in response:
+            raise RuntimeError(response["error"])
+        return response["result"]
+
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        """Revert everything done inside (hypothesis examples share one session chain)."""
+        snapshot = self.rpc("evm_snapshot", [])
+        try:
+            yield
+        finally:
+            assert self.rpc("evm_revert", [snapshot]) is True
+
+    def mine(self, blocks: int = 1) -> None:
+        self.rpc("anvil_mine", [hex(blocks)])
+
+    def current_round(self) -> int:
+        return int(self.rounds.functions.currentRound().call())
+
+    def next_round(self, initialize: bool = True) -> int:
+        """Mine to the start of the next round and (by default) initialize it."""
+        length = int(self.rounds.functions.roundLength().call())
+        start = int(self.rounds.functions.currentRoundStartBlock().call())
+        self.mine(start + length - self.w3.eth.block_number)
+        if initialize:
+            self.tx(self.rounds.functions.initializeRound(), self.owner)
+        return self.current_round()
+
+    def mine_into_lock(self) -> None:
+        length = int(self.rounds.functions.roundLength().call())
+        start = int(self.rounds.functions.currentRoundStartBlock().call())
+        self.mine(start + length - 1 - self.w3.eth.block_number)
+
+    # -- transactions
+    def tx(self, fn: Any, sender: str, value: int = 0) -> Any:
+        receipt = self.w3.eth.wait_for_transaction_receipt(fn.transact({"from": sender, "value": value}))
+        assert receipt["status"] == 1
+        return receipt
+
+    def new_account(self, eth: int = 100 * ETH, lpt: int = 0) -> LocalAccount:
+        """A fresh key with ETH (and LPT, approved to the BondingManager); Anvil impersonates any address."""
+        account: LocalAccount = Account.create()
+        self.rpc("anvil_setBalance", [account.address, hex(eth)])
+        if lpt:
+            self.tx(self.token.functions.transfer(account.address, lpt), self.owner)
+            self.tx(self.token.functions.approve(self.bonding.address, 2**256 - 1), account.address)
+        return account
+
+    # -- protocol shortcuts
+    def register(self, stake: int, reward_cut: int = 0, fee_share: int = 0) -> LocalAccount:
+        """A new orchestrator: self-bonded with ``stake`` and its terms set."""
+        o = self.new_account(lpt=stake)
+        self.tx(self.bonding.functions.bond(stake, o.address), o.address)
+        self.tx(self.bonding.functions.transcoder(reward_cut, fee_share), o.address)
+        return o
+
+    def round_aux(self, round_: int | None = None) -> tuple[int, bytes]:
+        r = self.current_round() if round_ is None else round_
+        return r, bytes(self.rounds.functions.blockHashForRound(r).call())
+
+    def make_ticket(
+        self,
+        sender: LocalAccount,
+        recipient: str,
+        face_value: int,
+        *,
+        win_prob: int = 2**256 - 1,
+        nonce: int = 1,
+        rand: int = 12345,
+        creation_round: int | None = None,
+    ) -> tuple[Ticket, bytes, int]:
+        """A signed ticket (winning by default: winProb = max) and its recipientRand."""
+        r, block_hash = self.round_aux(creation_round)
+        ticket = Ticket(
+            recipient=recipient,
+            sender=sender.address,
+            face_value=face_value,
+            win_prob=win_prob,
+            sender_nonce=nonce,
+            recipient_rand_hash=recipient_rand_hash(rand),
+            creation_round=r,
+            creation_round_block_hash=block_hash,
+        )
+        return ticket, sign_ticket(ticket, sender.key), rand
+
+    def redeem(self, ticket: Ticket, sig: bytes, rand: int, sender: str | None = None) -> Any:
+        fn = self.broker.functions.redeemWinningTicket(ticket.as_contract_args(), sig, rand)
+        return self.tx(fn, sender or ticket.recipient)
+
+
+@pytest.fixture(scope="session")
+def chain_session(anvil_url: str) -> Chain:
+    """Deploy once per session and start in round 1, initialized."""
+    w3 = Web3(Web3.HTTPProvider(anvil_url, request_kwargs={"timeout": 60}))
+    owner = w3.eth.accounts[0]
+    deployment = deploy(w3, owner, TEST_PARAMS)
+
+    def c(name: str) -> Contract:
+        contract: Contract = w3.eth.contract(
+            address=deployment.address(name), abi=deployment.contracts[name].abi
+        )
+        return contract
+
+    chain = Chain(
+        w3=w3,
+        deployment=deployment,
+        owner=owner,
+        controller=c("Controller"),
+        token=c("LivepeerToken"),
+        minter=c("Minter"),
+        rounds=c("RoundsManager"),
+        bonding=c("BondingManager"),
+        broker=c("TicketBroker"),
+        registry=c("ServiceRegistry"),
+    )
+    chain.next_round()
+    return chain
+
+
+@pytest.fixture
+def chain(chain_session: Chain) -> Iterator[Chain]:
+    """The session's chain, reverted to its starting snapshot after the test."""
+    snapshot = chain_session.rpc("evm_snapshot", [])
+    try:
+        yield chain_session
+    finally:
+        assert chain_session.rpc("evm_revert", [snapshot]) is True
+
+

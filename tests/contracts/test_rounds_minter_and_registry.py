@@ -1,0 +1,163 @@
+"""RoundsManager, Minter, Controller, LivepeerToken and ServiceRegistry."""
+
+from __future__ import annotations
+
+import pytest
+from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.logs import DISCARD
+
+from .conftest import LPT, Chain
+
+PERC = 1_000_000_000
+
+
+def _reverts(reason: str) -> pytest.RaisesExc[ContractLogicError]:
+    return pytest.raises(ContractLogicError, match=reason)
+
+
+# ------------------------------------------------------------------------------------------------ rounds
+
+
+def test_initialize_round_records_the_previous_block_hash_once_per_round(chain: Chain) -> None:
+    chain.next_round(initialize=False)
+    r = chain.current_round()
+    assert not chain.rounds.functions.currentRoundInitialized().call()
+    receipt = chain.tx(chain.rounds.functions.initializeRound(), chain.new_account().address)
+    expected = chain.w3.eth.get_block(receipt["blockNumber"] - 1)["hash"]
+    (ev,) = chain.rounds.events.NewRound().process_receipt(receipt, errors=DISCARD)
+    assert (ev.args.round, ev.args.blockHash) == (r, expected)
+    assert chain.rounds.functions.blockHashForRound(r).call() == expected
+    assert chain.rounds.functions.currentRoundInitialized().call()
+    assert chain.rounds.functions.lastInitializedRound().call() == r
+    with _reverts("round already initialized"):
+        chain.tx(chain.rounds.functions.initializeRound(), chain.owner)
+
+
+def test_last_tenth_of_a_round_is_locked(chain: Chain) -> None:
+    chain.next_round()
+    assert not chain.rounds.functions.currentRoundLocked().call()
+    length = chain.rounds.functions.roundLength().call()
+    start = chain.rounds.functions.currentRoundStartBlock().call()
+    chain.mine(start + length - length // 10 - 1 - chain.w3.eth.block_number)  # last unlocked block
+    assert not chain.rounds.functions.currentRoundLocked().call()
+    chain.mine(1)
+    assert chain.rounds.functions.currentRoundLocked().call()
+
+
+def test_round_length_change_keeps_the_round_number_continuous(chain: Chain) -> None:
+    r = chain.current_round()
+    chain.tx(chain.rounds.functions.setRoundLength(50), chain.owner)
+    assert chain.current_round() == r
+    assert chain.next_round() == r + 1
+    assert chain.rounds.functions.roundLength().call() == 50
+
+
+def test_RevertWhen_rounds_parameters_are_wrong_or_set_by_others(chain: Chain) -> None:
+    with _reverts("caller must be Controller owner"):
+        chain.tx(chain.rounds.functions.setRoundLength(10), chain.new_account().address)
+    with _reverts("round length cannot be 0"):
+        chain.tx(chain.rounds.functions.setRoundLength(0), chain.owner)
+    with _reverts("round lock amount must be a valid percentage"):
+        chain.tx(chain.rounds.functions.setRoundLockAmount(1_000_001), chain.owner)
+    chain.next_round(initialize=False)
+    with _reverts("current round is not initialized"):
+        chain.tx(chain.rounds.functions.setRoundLength(10), chain.owner)
+
+
+def test_RevertWhen_initialize_round_while_paused(chain: Chain) -> None:
+    chain.next_round(initialize=False)
+    chain.tx(chain.controller.functions.pause(), chain.owner)
+    with _reverts("system is paused"):
+        chain.tx(chain.rounds.functions.initializeRound(), chain.owner)
+
+
+# ------------------------------------------------------------------------------------------------ minter
+
+
+def test_inflation_rises_while_bonded_share_is_below_target(chain: Chain) -> None:
+    chain.register(1000 * LPT)  # 0.01% bonded: far below 50%
+    before = chain.minter.functions.inflation().call()
+    chain.next_round()
+    after = chain.minter.functions.inflation().call()
+    assert after == before + 500
+    supply = chain.token.functions.totalSupply().call()
+    assert chain.minter.functions.currentMintableTokens().call() == supply * after // PERC
+    assert chain.minter.functions.currentMintedTokens().call() == 0
+
+
+def test_inflation_falls_while_bonded_share_is_above_target(chain: Chain) -> None:
+    supply = chain.token.functions.totalSupply().call()
+    chain.register(supply * 6 // 10)  # 60% bonded
+    chain.next_round()  # snapshot counts it from this round on
+    before = chain.minter.functions.inflation().call()
+    chain.next_round()
+    assert chain.minter.functions.inflation().call() == before - 500
+
+
+def test_RevertWhen_minter_is_called_by_others(chain: Chain) -> None:
+    x = chain.new_account().address
+    with _reverts("caller must be RoundsManager"):
+        chain.tx(chain.minter.functions.setCurrentRewardTokens(), x)
+    with _reverts("caller must be BondingManager"):
+        chain.tx(chain.minter.functions.createReward(1, 1), x)
+    with _reverts("caller must be BondingManager"):
+        chain.tx(chain.minter.functions.trustedTransferTokens(x, 1), x)
+    with _reverts("caller must be BondingManager"):
+        chain.tx(chain.minter.functions.trustedBurnTokens(1), x)
+    with _reverts("caller must be BondingManager or TicketBroker"):
+        chain.tx(chain.minter.functions.trustedWithdrawETH(x, 1), x)
+    with _reverts("caller must be TicketBroker"):
+        chain.tx(chain.minter.functions.depositETH(), x, value=1)
+    with _reverts("caller must be Controller owner"):
+        chain.tx(chain.minter.functions.setInflationChange(1), x)
+    with _reverts("target bonding rate must be a valid percentage"):
+        chain.tx(chain.minter.functions.setTargetBondingRate(PERC + 1), chain.owner)
+    chain.tx(chain.minter.functions.setTargetBondingRate(PERC // 3), chain.owner)
+    assert chain.minter.functions.targetBondingRate().call() == PERC // 3
+
+
+# ------------------------------------------------------------------------------------------------ controller, token
+
+
+def test_controller_registers_contracts_and_only_its_owner_may(chain: Chain) -> None:
+    key = b"\x01" * 32
+    x = chain.new_account().address
+    chain.tx(chain.controller.functions.setContractInfo(key, x), chain.owner)
+    assert chain.controller.functions.getContract(key).call() == x
+    with pytest.raises(ContractCustomError):
+        chain.tx(chain.controller.functions.setContractInfo(key, x), x)
+    with pytest.raises(ContractCustomError):
+        chain.tx(chain.controller.functions.pause(), x)
+    chain.tx(chain.controller.functions.pause(), chain.owner)
+    with _reverts("system is paused"):
+        chain.tx(chain.controller.functions.pause(), chain.owner)
+    with _reverts("system is paused"):
+        chain.controller.functions.getContractWhenNotPaused(key).call()
+    chain.tx(chain.controller.functions.unpause(), chain.owner)
+    with _reverts("system is not paused"):
+        chain.tx(chain.controller.functions.unpause(), chain.owner)
+
+
+def test_only_the_minter_holds_the_minter_role(chain: Chain) -> None:
+    role = chain.token.functions.MINTER_ROLE().call()
+    assert chain.token.functions.hasRole(role, chain.minter.address).call()
+    assert not chain.token.functions.hasRole(role, chain.owner).call()
+    with pytest.raises(ContractCustomError):
+        chain.tx(chain.token.functions.mint(chain.owner, 1), chain.owner)
+    supply = chain.token.functions.totalSupply().call()
+    chain.tx(chain.token.functions.burn(LPT), chain.owner)
+    assert chain.token.functions.totalSupply().call() == supply - LPT
+
+
+# ------------------------------------------------------------------------------------------------ service registry
+
+
+def test_service_uri_is_published_with_an_event(chain: Chain) -> None:
+    o = chain.new_account()
+    receipt = chain.tx(chain.registry.functions.setServiceURI("https://o1.example:8935"), o.address)
+    (ev,) = chain.registry.events.ServiceURIUpdate().process_receipt(receipt)
+    assert (ev.args.addr, ev.args.serviceURI) == (o.address, "https://o1.example:8935")
+    assert chain.registry.functions.getServiceURI(o.address).call() == "https://o1.example:8935"
+    assert chain.registry.functions.getServiceURI(chain.owner).call() == ""
+    with _reverts("service URI is too long"):
+        chain.tx(chain.registry.functions.setServiceURI("x" * 513), o.address)

@@ -1,0 +1,277 @@
+"""TicketBroker: funding, unlocking, and redeeming winning tickets, all or nothing."""
+
+from __future__ import annotations
+
+import pytest
+from web3.exceptions import ContractLogicError
+from web3.logs import DISCARD
+
+from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket
+
+from .conftest import ETH, LPT, Chain
+
+FACE = 10**16
+
+
+def _reverts(reason: str) -> pytest.RaisesExc[ContractLogicError]:
+    return pytest.raises(ContractLogicError, match=reason)
+
+
+def _sender_info(chain: Chain, addr: str) -> tuple[int, int, int, int]:
+    return tuple(chain.broker.functions.getSenderInfo(addr).call())  # type: ignore[return-value]
+
+
+def test_fund_deposit_credits_sender_and_moves_eth_to_minter(chain: Chain) -> None:
+    s = chain.new_account()
+    receipt = chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    assert _sender_info(chain, s.address)[0] == ETH
+    assert chain.w3.eth.get_balance(chain.minter.address) == ETH
+    assert chain.w3.eth.get_balance(chain.broker.address) == 0
+    (event,) = chain.broker.events.DepositFunded().process_receipt(receipt)
+    assert event.args.sender == s.address and event.args.amount == ETH
+
+
+def test_fund_reserve_and_both(chain: Chain) -> None:
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundReserve(), s.address, value=2 * ETH)
+    chain.tx(chain.broker.functions.fundDepositAndReserve(ETH, 3 * ETH), s.address, value=4 * ETH)
+    deposit, withdraw_round, reserve, _ = _sender_info(chain, s.address)
+    assert (deposit, withdraw_round, reserve) == (ETH, 0, 5 * ETH)
+    assert chain.w3.eth.get_balance(chain.minter.address) == 6 * ETH
+
+
+def test_RevertWhen_fund_deposit_and_reserve_value_mismatch(chain: Chain) -> None:
+    s = chain.new_account()
+    with _reverts("msg.value does not equal sum"):
+        chain.tx(chain.broker.functions.fundDepositAndReserve(ETH, ETH), s.address, value=ETH)
+
+
+def test_unlock_then_withdraw_after_unlock_period(chain: Chain) -> None:
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDepositAndReserve(ETH, ETH), s.address, value=2 * ETH)
+    r = chain.current_round()
+    receipt = chain.tx(chain.broker.functions.unlock(), s.address)
+    (event,) = chain.broker.events.Unlock().process_receipt(receipt)
+    assert (event.args.startRound, event.args.endRound) == (r, r + 2)
+    with _reverts("unlock already initiated"):
+        chain.tx(chain.broker.functions.unlock(), s.address)
+    with _reverts("account is locked"):
+        chain.tx(chain.broker.functions.withdraw(), s.address)
+    chain.next_round()
+    chain.next_round()
+    before = chain.w3.eth.get_balance(s.address)
+    receipt = chain.tx(chain.broker.functions.withdraw(), s.address)
+    fee = receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert chain.w3.eth.get_balance(s.address) == before + 2 * ETH - fee
+    assert _sender_info(chain, s.address)[:3] == (0, 0, 0)
+    with _reverts("sender deposit and reserve are zero"):
+        chain.tx(chain.broker.functions.withdraw(), s.address)
+
+
+def test_cancel_unlock(chain: Chain) -> None:
+    s = chain.new_account()
+    with _reverts("sender deposit and reserve are zero"):
+        chain.tx(chain.broker.functions.unlock(), s.address)
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    with _reverts("no unlock request in progress"):
+        chain.tx(chain.broker.functions.cancelUnlock(), s.address)
+    with _reverts("no unlock request in progress"):
+        chain.tx(chain.broker.functions.withdraw(), s.address)
+    chain.tx(chain.broker.functions.unlock(), s.address)
+    chain.tx(chain.broker.functions.cancelUnlock(), s.address)
+    assert _sender_info(chain, s.address)[1] == 0
+
+
+def test_winning_ticket_is_paid_from_deposit_and_credited_to_recipient(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
+    receipt = chain.redeem(ticket, sig, rand)
+    assert _sender_info(chain, s.address)[0] == ETH - FACE
+    assert chain.broker.functions.feesCredited(o.address).call() == FACE
+    assert chain.broker.functions.usedTickets(ticket.hash()).call() is True
+    (event,) = chain.broker.events.WinningTicketRedeemed().process_receipt(receipt)
+    assert event.args.ticketHash == ticket.hash() and event.args.faceValue == FACE and event.args.fromReserve == 0
+    # the orchestrator's fee share is 0 ppm: everything is its own
+    assert chain.bonding.functions.pendingFees(o.address).call() == FACE
+
+
+def test_anyone_may_submit_a_winning_ticket_for_the_recipient(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
+    chain.redeem(ticket, sig, rand, sender=chain.owner)
+    assert chain.broker.functions.feesCredited(o.address).call() == FACE
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"recipient": "0x" + "00" * 20}, "ticket recipient is null address"),
+        ({"sender": "0x" + "00" * 20}, "ticket sender is null address"),
+        ({"creation_round": 999}, "ticket creationRound does not have a block hash"),
+        ({"creation_round_block_hash": b"\x01" * 32}, "ticket creationRoundBlockHash invalid for creationRound"),
+        ({"recipient_rand_hash": recipient_rand_hash(1)}, "recipientRand does not match recipientRandHash"),
+        ({"win_prob": 0}, "ticket did not win"),
+    ],
+)
+def test_RevertWhen_ticket_is_invalid(chain: Chain, change: dict[str, object], reason: str) -> None:
+    o = chain.register(1000 * LPT)
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    ticket, _, rand = chain.make_ticket(s, o.address, FACE)
+    ticket = ticket.model_copy(update=change)
+    sig = sign_ticket(ticket, s.key)
+    with _reverts(reason):
+        chain.redeem(ticket, sig, rand, sender=chain.owner)
+    assert chain.broker.functions.usedTickets(ticket.hash()).call() is False
+
+
+def test_RevertWhen_signature_is_not_the_senders(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    s, mallory = chain.new_account(), chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    ticket, _, rand = chain.make_ticket(s, o.address, FACE)
+    with _reverts("invalid signature over ticket hash"):
+        chain.redeem(ticket, sign_ticket(ticket, mallory.key), rand)
+    with _reverts("invalid signature over ticket hash"):
+        chain.redeem(ticket, b"\x01" * 64, rand)
+
+
+def test_RevertWhen_aux_data_has_the_wrong_length(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    s = chain.new_account()
+    ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
+    args = (*ticket.as_contract_args()[:6], ticket.aux_data[:63])
+    with _reverts("invalid length for ticket auxData"):
+        chain.tx(chain.broker.functions.redeemWinningTicket(args, sig, rand), o.address)
+
+
+def test_RevertWhen_ticket_is_replayed(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
+    chain.redeem(ticket, sig, rand)
+    with _reverts("ticket is used"):
+        chain.redeem(ticket, sig, rand)
+
+
+def test_RevertWhen_ticket_is_expired(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
+    chain.next_round()  # creationRound + 1: still valid (validity period 2)
+    t2, sig2, rand2 = chain.make_ticket(s, o.address, FACE, nonce=2, creation_round=ticket.creation_round)
+    chain.redeem(t2, sig2, rand2)
+    chain.next_round()  # creationRound + 2: expired
+    with _reverts("ticket is expired"):
+        chain.redeem(ticket, sig, rand)
+
+
+def test_RevertWhen_current_round_is_not_initialized(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
+    chain.next_round(initialize=False)
+    with _reverts("current round is not initialized"):
+        chain.redeem(ticket, sig, rand)
+
+
+def test_RevertWhen_system_is_paused(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
+    chain.tx(chain.controller.functions.pause(), chain.owner)
+    with _reverts("system is paused"):
+        chain.redeem(ticket, sig, rand)
+    with _reverts("system is paused"):
+        chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    chain.tx(chain.controller.functions.unpause(), chain.owner)
+    chain.redeem(ticket, sig, rand)
+
+
+def test_RevertWhen_deposit_is_short_and_recipient_is_not_active(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)  # joins the active set next round
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDepositAndReserve(FACE // 2, 100 * FACE), s.address, value=FACE // 2 + 100 * FACE)
+    ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
+    with _reverts("faceValue exceeds deposit and recipient is not active"):
+        chain.redeem(ticket, sig, rand)
+    assert _sender_info(chain, s.address)[0] == FACE // 2  # all or nothing: untouched
+
+
+def test_short_deposit_is_topped_up_from_the_recipients_reserve_allocation(chain: Chain) -> None:
+    o1 = chain.register(1000 * LPT)
+    chain.register(500 * LPT)
+    chain.next_round()  # both active: each may claim reserve / 2 per round
+    s = chain.new_account()
+    reserve = 4 * FACE
+    chain.tx(chain.broker.functions.fundDepositAndReserve(FACE // 4, reserve), s.address, value=FACE // 4 + reserve)
+    assert chain.broker.functions.claimableReserve(s.address, o1.address).call() == 2 * FACE
+    ticket, sig, rand = chain.make_ticket(s, o1.address, FACE)
+    receipt = chain.redeem(ticket, sig, rand)
+    (claim,) = chain.broker.events.ReserveClaimed().process_receipt(receipt, errors=DISCARD)
+    assert claim.args.amount == FACE - FACE // 4
+    deposit, _, left, claimed_round = _sender_info(chain, s.address)
+    assert (deposit, left, claimed_round) == (0, reserve - (FACE - FACE // 4), FACE - FACE // 4)
+    assert chain.broker.functions.claimableReserve(s.address, o1.address).call() == 2 * FACE - (FACE - FACE // 4)
+    # a second ticket of 2 × FACE would take more than the allocation: refused, nothing moves
+    t2, sig2, rand2 = chain.make_ticket(s, o1.address, 2 * FACE, nonce=2)
+    with _reverts("faceValue exceeds deposit and reserve allocation"):
+        chain.redeem(t2, sig2, rand2)
+    assert chain.broker.functions.usedTickets(t2.hash()).call() is False
+    # within the allocation it pays
+    t3, sig3, rand3 = chain.make_ticket(s, o1.address, FACE + FACE // 4, nonce=3)
+    chain.redeem(t3, sig3, rand3)
+    assert chain.broker.functions.claimableReserve(s.address, o1.address).call() == 0
+    assert chain.broker.functions.feesCredited(o1.address).call() == 2 * FACE + FACE // 4
+
+
+def test_batch_redeems_the_good_tickets_and_skips_the_bad(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    good = [chain.make_ticket(s, o.address, FACE, nonce=n) for n in range(3)]
+    bad_ticket, _, bad_rand = chain.make_ticket(s, o.address, FACE, nonce=99)
+    bad = (bad_ticket, b"\x00" * 65, bad_rand)
+    batch = [*good[:2], bad, good[2]]
+    fn = chain.broker.functions.batchRedeemWinningTickets(
+        [t.as_contract_args() for t, _, _ in batch], [sig for _, sig, _ in batch], [r for _, _, r in batch]
+    )
+    assert fn.call({"from": o.address}) == 3
+    chain.tx(fn, o.address)
+    assert chain.broker.functions.feesCredited(o.address).call() == 3 * FACE
+    with _reverts("array lengths differ"):
+        chain.tx(chain.broker.functions.batchRedeemWinningTickets([], [b""], []), o.address)
+
+
+def test_RevertWhen_parameter_setters_are_called_by_others(chain: Chain) -> None:
+    s = chain.new_account()
+    with _reverts("caller must be Controller owner"):
+        chain.tx(chain.broker.functions.setUnlockPeriod(5), s.address)
+    with _reverts("ticketValidityPeriod must be greater than 0"):
+        chain.tx(chain.broker.functions.setTicketValidityPeriod(0), chain.owner)
+    chain.tx(chain.broker.functions.setTicketValidityPeriod(3), chain.owner)
+    chain.tx(chain.broker.functions.setUnlockPeriod(5), chain.owner)
+    assert chain.broker.functions.ticketValidityPeriod().call() == 3
+    assert chain.broker.functions.unlockPeriod().call() == 5
+
+
+def test_ticket_models_round_trip_through_json() -> None:
+    ticket = Ticket(
+        recipient="0x" + "ab" * 20,
+        sender="0x" + "cd" * 20,
+        face_value=1,
+        win_prob=2,
+        sender_nonce=3,
+        recipient_rand_hash="0x" + "11" * 32,
+        creation_round=4,
+        creation_round_block_hash=b"\x22" * 32,
+    )
+    assert Ticket.model_validate_json(ticket.model_dump_json()) == ticket

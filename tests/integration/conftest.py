@@ -1,0 +1,90 @@
+"""The whole local stack (moto over HTTP, the gateway, two orchestrators and their workers), once per session."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from devstack.stack import LocalStack
+
+# Short retry backoff and pending timeout so the failure paths finish within a test's patience.
+STACK_ENV = {
+    "LP_WORKER_RETRY_DELAY_S": "0.5",
+    "LP_PENDING_TIMEOUT_S": "60",
+}
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    state = tmp_path_factory.mktemp("devstack")
+    local = LocalStack.on_free_ports(state, extra_env=STACK_ENV)
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+        _show_errors(local.logs_dir)
+
+
+def _show_errors(logs: Path) -> None:
+    for log in sorted(logs.glob("*.log")):
+        lines = [line for line in log.read_text(errors="replace").splitlines() if "Traceback" in line or " ERROR " in line]
+        if lines:
+            print(f"--- {log.name}: {len(lines)} error lines, first: {lines[0][:300]}")
+
+
+@dataclass
+class Api:
+    """A client of the gateway's HTTP API, authenticated with the stack's dev API key."""
+
+    base: str
+    key: str
+    http: requests.Session
+
+    def url(self, path: str) -> str:
+        return self.base.rstrip("/") + path
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
+        return self.http.request(method, self.url(path), headers=headers, timeout=30, **kwargs)
+
+    def create_stream(self, name: str = "test", **fields: Any) -> dict[str, Any]:
+        response = self.call("POST", "/stream", json={"name": name, **fields})
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def push(self, stream_key: str, seq: int | str, body: bytes, **headers: str) -> requests.Response:
+        name = f"{seq}.ts" if isinstance(seq, int) else seq
+        return self.http.put(self.url(f"/live/{stream_key}/{name}"), data=body, headers=headers, timeout=60)
+
+    def get(self, path: str) -> requests.Response:
+        return self.http.get(self.url(path), timeout=30)
+
+
+@pytest.fixture(scope="session")
+def api(stack: LocalStack) -> Api:
+    return Api(stack.gateway_url, stack.api_key, requests.Session())
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2, what: str = "condition") -> Any:
+    """Poll ``check`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def playlist_segments(text: str) -> list[str]:
+    """Return the segment URIs of a media playlist."""
+    return [line for line in text.splitlines() if line and not line.startswith("#")]

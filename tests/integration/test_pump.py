@@ -1,0 +1,230 @@
+"""The event pump delivers SQS, S3 and scheduled events to Chalice handlers as Lambda does."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import unquote_plus
+
+import pytest
+from chalice import Chalice
+from chalice.app import SQSEvent
+
+from devstack import aws
+from devstack.pump import CronSchedule, Pump, PumpConfig, failed_message_ids, rate_seconds
+from devstack.stack import free_port
+
+APP_FILE = Path(__file__).resolve().parent / "pump_app" / "app.py"
+VISIBILITY_S = 1
+
+
+def _load_app() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("pump_test_app", APP_FILE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with aws.MotoEndpoint(port=free_port()) as moto:
+        yield moto.url
+
+
+@pytest.fixture(scope="module")
+def clients(endpoint: str) -> dict[str, Any]:
+    session = aws.session()
+    return {s: aws.client(session, s, endpoint) for s in ("sqs", "s3")}
+
+
+def make_queue(sqs: Any, name: str, *, max_receive: int = 0, visibility: int = VISIBILITY_S) -> tuple[str, str]:
+    """Create a queue (and a DLQ when ``max_receive``); return the queue's and the DLQ's URLs."""
+    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(visibility)})["QueueUrl"]
+    dlq = ""
+    if max_receive:
+        dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": str(max_receive)})
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": policy})
+    return url, dlq
+
+
+@pytest.fixture(scope="module")
+def app_module(endpoint: str, clients: dict[str, Any]) -> Iterator[ModuleType]:
+    module = _load_app()
+    sqs = clients["sqs"]
+    for name in (module.BATCH_QUEUE, module.PARTIAL_QUEUE, module.RAISE_QUEUE):
+        make_queue(sqs, name)
+    make_queue(sqs, module.WINDOW_QUEUE, visibility=10)  # longer than the batching window
+    make_queue(sqs, module.POISON_QUEUE, max_receive=2)
+    clients["s3"].create_bucket(Bucket=module.BUCKET)
+    with Pump(module.app, endpoint, PumpConfig(schedule_every=0.3, wait_time_s=1)):
+        yield module
+
+
+def bodies(module: ModuleType, name: str) -> list[str]:
+    return [body for batch in module.calls.get(name, []) for body in batch]
+
+
+def send_batch(sqs: Any, url: str, messages: list[str]) -> None:
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": m} for i, m in enumerate(messages)])
+
+
+def queue_url(sqs: Any, name: str) -> str:
+    return str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def test_batch_size_is_honoured(endpoint: str, clients: dict[str, Any]) -> None:
+    app = Chalice("batch-app")
+    batches: list[list[str]] = []
+
+    @app.on_sqs_message(queue="batch-size", batch_size=5)
+    def handle(event: SQSEvent) -> None:
+        batches.append([r.body for r in event])
+
+    url, _ = make_queue(clients["sqs"], "batch-size")
+    send_batch(clients["sqs"], url, [f"m{i}" for i in range(10)])
+    send_batch(clients["sqs"], url, ["m10", "m11"])
+    with Pump(app, endpoint, PumpConfig(pollers_per_queue=1)):
+        wait_for(lambda: sum(map(len, batches)) == 12, what="12 messages")
+    assert [len(b) for b in batches] == [5, 5, 2]
+    assert sorted(m for b in batches for m in b) == sorted(f"m{i}" for i in range(12))
+
+
+def test_records_have_the_lambda_sqs_shape(endpoint: str, clients: dict[str, Any]) -> None:
+    app = Chalice("shape-app")
+    events: list[dict[str, Any]] = []
+
+    @app.on_sqs_message(queue="shape", batch_size=1)
+    def handle(event: SQSEvent) -> None:
+        events.append(event.to_dict())
+
+    url, _ = make_queue(clients["sqs"], "shape")
+    clients["sqs"].send_message(
+        QueueUrl=url,
+        MessageBody="hi",
+        MessageAttributes={
+            "kind": {"DataType": "String", "StringValue": "segment"},
+            "raw": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        },
+    )
+    with Pump(app, endpoint):
+        wait_for(lambda: events, what="one event")
+    record = events[0]["Records"][0]
+    assert record["body"] == "hi" and record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"].endswith(":shape") and record["awsRegion"] == "us-east-1"
+    assert record["attributes"]["ApproximateReceiveCount"] == "1" and "SentTimestamp" in record["attributes"]
+    assert record["messageAttributes"]["kind"]["stringValue"] == "segment"
+    assert record["messageAttributes"]["raw"]["binaryValue"] == "AAE="
+    assert {"messageId", "receiptHandle", "md5OfBody"} <= set(record)
+
+
+def test_partial_batch_failure_deletes_only_the_successes(app_module: ModuleType, clients: dict[str, Any]) -> None:
+    url = queue_url(clients["sqs"], app_module.PARTIAL_QUEUE)
+    send_batch(clients["sqs"], url, ["ok-1", "fail-1", "ok-2"])
+    # The failed record comes back after the visibility timeout; the others never do.
+    wait_for(lambda: bodies(app_module, "partial").count("fail-1") >= 2, timeout=8, what="redelivery")
+    time.sleep(VISIBILITY_S + 0.5)
+    seen = bodies(app_module, "partial")
+    assert seen.count("ok-1") == 1 and seen.count("ok-2") == 1
+
+
+def test_a_message_failing_max_receive_count_times_ends_in_the_dlq(
+    app_module: ModuleType, clients: dict[str, Any]
+) -> None:
+    sqs = clients["sqs"]
+    dlq = queue_url(sqs, f"{app_module.POISON_QUEUE}-dlq")
+    sqs.send_message(QueueUrl=queue_url(sqs, app_module.POISON_QUEUE), MessageBody="poison-1")
+
+    def dead() -> list[dict[str, Any]]:
+        return list(sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1).get("Messages", []))
+
+    moved = wait_for(dead, timeout=10, what="the message in the DLQ")
+    assert moved[0]["Body"] == "poison-1"
+    deliveries = [r for batch in app_module.calls["poison"] for r in batch if r[0] == "poison-1"]
+    assert [count for _, count in deliveries] == ["1", "2"]
+
+
+def test_a_handler_exception_deletes_nothing_and_the_pump_goes_on(endpoint: str, clients: dict[str, Any]) -> None:
+    app = Chalice("raise-app")
+    batches: list[list[str]] = []
+
+    @app.on_sqs_message(queue="raise-batch", batch_size=10)
+    def handle(event: SQSEvent) -> None:
+        batches.append(sorted(r.body for r in event))
+        if len(batches) == 1:
+            raise RuntimeError("the first delivery fails")
+
+    url, _ = make_queue(clients["sqs"], "raise-batch")
+    send_batch(clients["sqs"], url, ["a", "b", "c"])
+    with Pump(app, endpoint, PumpConfig(pollers_per_queue=1)):
+        wait_for(lambda: sum(map(len, batches[1:])) >= 3, timeout=8, what="redelivery of the batch")
+        clients["sqs"].send_message(QueueUrl=url, MessageBody="after")
+        wait_for(lambda: any("after" in b for b in batches), what="a later message")
+    assert batches[0] == ["a", "b", "c"]
+    assert sorted(m for b in batches[1:] for m in b if m != "after") == ["a", "b", "c"]
+
+
+def test_the_batching_window_gathers_messages(app_module: ModuleType, clients: dict[str, Any]) -> None:
+    url = queue_url(clients["sqs"], app_module.WINDOW_QUEUE)
+    for i in range(3):
+        clients["sqs"].send_message(QueueUrl=url, MessageBody=f"w{i}")
+        time.sleep(0.2)
+    wait_for(lambda: len(bodies(app_module, "window")) == 3, timeout=6, what="3 messages")
+    assert app_module.calls["window"] == [["w0", "w1", "w2"]]
+
+
+def test_s3_object_created_reaches_the_s3_handler(app_module: ModuleType, clients: dict[str, Any]) -> None:
+    s3 = clients["s3"]
+    s3.put_object(Bucket=app_module.BUCKET, Key="other/x.ts", Body=b"filtered out by the prefix")
+    s3.put_object(Bucket=app_module.BUCKET, Key="in/a b/1.ts", Body=b"segment")
+    events = wait_for(lambda: app_module.calls.get("s3"), what="an S3 event")
+    time.sleep(0.5)
+    assert len(app_module.calls["s3"]) == 1  # no TestEvent, no filtered-out key
+    record = events[0]["Records"][0]
+    assert record["eventSource"] == "aws:s3" and record["eventName"].startswith("ObjectCreated:")
+    assert record["s3"]["bucket"]["name"] == app_module.BUCKET
+    assert unquote_plus(record["s3"]["object"]["key"]) == "in/a b/1.ts"  # URL-encoded, as in AWS
+
+
+def test_schedules_fire(app_module: ModuleType) -> None:
+    wait_for(lambda: len(app_module.calls.get("schedule", [])) >= 2, timeout=5, what="two firings")
+    event = app_module.calls["schedule"][0]
+    assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
+    assert event["resources"][0].startswith("arn:aws:events:us-east-1:")
+
+
+def test_partial_batch_responses_follow_lambda_rules() -> None:
+    ids = ["a", "b"]
+    assert failed_message_ids(None, ids) == set()
+    assert failed_message_ids({"batchItemFailures": []}, ids) == set()
+    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": "b"}]}, ids) == {"b"}
+    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": "zz"}]}, ids) == {"a", "b"}
+    assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": ""}]}, ids) == {"a", "b"}
+
+
+def test_schedule_expressions() -> None:
+    assert rate_seconds("rate(1 minute)") == 60
+    assert rate_seconds("rate(5 hours)") == 5 * 3600
+    cron = CronSchedule("cron(0/15 10 ? * MON-FRI *)")
+    start = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # a Saturday
+    assert cron.next_after(start) == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        CronSchedule("cron(0 10 L * ? *)")
