@@ -10,8 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
-from chalice import Chalice, CORSConfig, Rate, Response
-from chalice.app import SQSEvent
+from chalice.app import Chalice, CORSConfig, Rate, Response, SQSEvent
 from pydantic import ValidationError
 
 from chalicelib import aws
@@ -86,11 +85,16 @@ def _owner() -> str:
     return check_api_key(aws.table(s.name("apikeys")), request.headers.get("authorization"))
 
 
-def _request_json() -> Any:
+def _body() -> bytes:
     request = app.current_request
     assert request is not None
+    raw = request.raw_body or b""
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+def _request_json() -> Any:
     try:
-        return json.loads(request.raw_body or b"null")
+        return json.loads(_body() or b"null")
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("invalid_json", "the body is not valid JSON") from None
 
@@ -157,11 +161,14 @@ def push(stream_key: str, name: str) -> Response:
     _require_role("gateway")
     request = app.current_request
     assert request is not None
-    body = request.raw_body or b""
-    outcome = ingest(_gateway(), stream_key, name, body, request.headers.get("content-duration"))
+    outcome = ingest(_gateway(), stream_key, name, _body(), request.headers.get("content-duration"))
     return _json(
-        {"streamId": outcome.stream_id, "seq": outcome.seq, "status": outcome.status,
-         "orchestrator": outcome.orchestrator},
+        {
+            "streamId": outcome.stream_id,
+            "seq": outcome.seq,
+            "status": outcome.status,
+            "orchestrator": outcome.orchestrator,
+        },
         202,
     )
 
@@ -180,8 +187,7 @@ def push_delete(stream_key: str, name: str) -> Response:
 
 
 def _playlist(text: str) -> Response:
-    return Response(body=text, status_code=200,
-                    headers={"Content-Type": PLAYLIST_TYPE, "Cache-Control": "max-age=1"})
+    return Response(body=text, status_code=200, headers={"Content-Type": PLAYLIST_TYPE, "Cache-Control": "max-age=1"})
 
 
 @app.route("/hls/{playback_id}/index.m3u8", methods=["GET"], cors=PUBLIC)
@@ -207,12 +213,12 @@ def rendition_file(playback_id: str, rendition: str, file: str) -> Response:
     s = settings()
     s3 = aws.client("s3")
     if s.segment_delivery == "redirect":
-        url = s3.generate_presigned_url("get_object", Params={"Bucket": s.name("media"), "Key": key},
-                                        ExpiresIn=s.presign_ttl_s)
+        url = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": s.name("media"), "Key": key}, ExpiresIn=s.presign_ttl_s
+        )
         return Response(body="", status_code=302, headers={"Location": url})
     data = s3.get_object(Bucket=s.name("media"), Key=key)["Body"].read()
-    return Response(body=data, status_code=200,
-                    headers={"Content-Type": "video/mp2t", "Cache-Control": "max-age=3600"})
+    return Response(body=data, status_code=200, headers={"Content-Type": "video/mp2t", "Cache-Control": "max-age=3600"})
 
 
 # --- Orchestrator intake ------------------------------------------------------------------------
@@ -223,9 +229,7 @@ def rendition_file(playback_id: str, rendition: str, file: str) -> Response:
 def intake() -> Response:
     """Take a transcode job from a gateway and queue it for this orchestrator's workers; 202."""
     _require_role("orchestrator")
-    request = app.current_request
-    assert request is not None
-    job = parse_job(request.raw_body or b"")
+    job = parse_job(_body())
     s = settings()
     message_id = accept_job(job, _my_address(), aws.client("sqs"), aws.queue_url(s.name("jobs")))
     return _json({"jobId": job.job_id, "messageId": message_id}, 202)

@@ -22,9 +22,7 @@ def new_api_key() -> str:
 
 def store_api_key(table: Any, key: str, name: str) -> None:
     """Register ``key`` in the ``apikeys`` table (idempotent)."""
-    table.put_item(
-        Item={"keyHash": hash_api_key(key), "name": name, "createdAt": int(time.time() * 1000)}
-    )
+    table.put_item(Item={"keyHash": hash_api_key(key), "name": name, "createdAt": int(time.time() * 1000)})
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -132,6 +132,8 @@ class RenditionResult(ApiModel):
     frames: int
     duration_ms: int
     bytes: int
+    # Wall time of this rendition's encode (renditions encode side by side).
+    encode_ms: int | None = None
 
 
 class JobError(ApiModel):

@@ -58,8 +58,7 @@ class Playback:
             newest = by_seq[entries[-1].seq]
             if rendition not in (newest.get("renditions") or {}):
                 raise NotFound("unknown_rendition", f"this stream has no rendition {rendition!r}")
-        elif (not entries and rendition != SOURCE_RENDITION
-              and rendition not in {p["name"] for p in stream["profiles"]}):
+        elif not entries and rendition != SOURCE_RENDITION and rendition not in {p["name"] for p in stream["profiles"]}:
             raise NotFound("unknown_rendition", f"this stream has no rendition {rendition!r}")
         return render_media(entries, gaps)
 

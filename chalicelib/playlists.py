@@ -164,7 +164,7 @@ def render_master(variant_list: Sequence[Variant], uri: str = "{name}/index.m3u8
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for v in variant_list:
         lines.append(
-            f'#EXT-X-STREAM-INF:BANDWIDTH={v.bandwidth},RESOLUTION={v.width}x{v.height},'
+            f"#EXT-X-STREAM-INF:BANDWIDTH={v.bandwidth},RESOLUTION={v.width}x{v.height},"
             f'CODECS="{v.codecs}",NAME="{v.name}"'
         )
         lines.append(uri.format(name=v.name))

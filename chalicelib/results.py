@@ -50,8 +50,9 @@ def apply_result(s3: Any, segments: SegmentStore, bucket: str, key: str) -> bool
     if result.status == "ok" and result.source is None:
         raise BadResult(f"{key}: an ok result must describe its source")
     changed = segments.record_result(result, now_ms())
-    log.info("result %s/%s %s (%s)", result.stream_id, result.seq, result.status,
-             "applied" if changed else "already settled")
+    log.info(
+        "result %s/%s %s (%s)", result.stream_id, result.seq, result.status, "applied" if changed else "already settled"
+    )
     return changed
 
 

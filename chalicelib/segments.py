@@ -29,8 +29,9 @@ class SegmentStore:
     def __init__(self, table: Any) -> None:
         self._table = table
 
-    def claim(self, stream_id: str, seq: int, source_key: str, size: int, received_at: int,
-              duration_ms: int | None) -> bool:
+    def claim(
+        self, stream_id: str, seq: int, source_key: str, size: int, received_at: int, duration_ms: int | None
+    ) -> bool:
         """Record a received segment; False if this sequence number was already received."""
         item: dict[str, Any] = {
             "streamId": stream_id,
@@ -93,13 +94,15 @@ class SegmentStore:
                 "SET #s = :ready, renditions = :r, sourceInfo = :src, encoder = :e, "
                 "transcodeMs = :t, completedAt = :at, resultOrchestrator = :o"
             )
-            values.update({
-                ":r": _dynamo({r.name: r.wire() for r in result.renditions}),
-                ":src": _dynamo(result.source.wire()),
-                ":e": result.encoder or "unknown",
-                ":t": result.transcode_ms or 0,
-                ":o": result.orchestrator,
-            })
+            values.update(
+                {
+                    ":r": _dynamo({r.name: r.wire() for r in result.renditions}),
+                    ":src": _dynamo(result.source.wire()),
+                    ":e": result.encoder or "unknown",
+                    ":t": result.transcode_ms or 0,
+                    ":o": result.orchestrator,
+                }
+            )
         elif result.final:
             error = result.error or JobError(code="unknown", message="no reason given")
             update = "SET #s = :failed, #err = :err, attempts = :n, completedAt = :at"

@@ -101,8 +101,10 @@ def segment_items(stack: LocalStack, stream_id: str) -> list[dict[str, Any]]:
 def rendition_table(items: list[dict[str, Any]]) -> Table:
     """One row per rendition: resolution, measured bitrate, segments, mean transcode time."""
     ready = [i for i in items if i.get("status") == "ready"]
-    table = Table(title="renditions")
-    for column in ("rendition", "resolution", "bitrate (kbps)", "segments", "mean transcode (ms)"):
+    ladder = [int(i["transcodeMs"]) for i in items if i.get("status") == "ready" and i.get("transcodeMs")]
+    caption = f"mean transcode of the whole ladder per segment: {mean(ladder):.0f} ms" if ladder else None
+    table = Table(title="renditions", caption=caption)
+    for column in ("rendition", "resolution", "bitrate (kbps)", "segments", "mean encode (ms)"):
         table.add_column(column, justify="right" if column != "rendition" else "left")
     if not ready:
         return table

@@ -16,13 +16,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from chalice.app import Chalice
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 log = logging.getLogger("devstack.front")
 
@@ -403,14 +404,41 @@ class _QuietHandler(WSGIRequestHandler):
         return None
 
 
+class PooledWSGIServer(BaseWSGIServer):
+    """An HTTP server whose requests run on a fixed pool of threads.
+
+    Lambda reuses warm execution environments, so a function's module-level state (clients,
+    caches, per-thread resources) lives on from one invocation to the next; a fresh thread per
+    request, as ``ThreadingMixIn`` does, would pay a cold start for thread-local state every time.
+    """
+
+    multithread = True
+
+    def __init__(self, host: str, port: int, app: Any, workers: int = 16) -> None:
+        super().__init__(host, port, app, handler=_QuietHandler)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="invoke")
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._pool.submit(self._process, request, client_address)
+
+    def _process(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
 def make_front_server(
     app: Chalice, host: str = "127.0.0.1", port: int = 8000, config: FrontConfig | None = None
 ) -> BaseWSGIServer:
-    """Return a threaded HTTP server serving ``app`` through a :class:`Front` (call ``serve_forever``)."""
-    front = Front(app, config)
-    server = make_server(host, port, front, threaded=True, request_handler=_QuietHandler)
-    server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadingMixIn's
-    return server
+    """Return a pooled HTTP server serving ``app`` through a :class:`Front` (call ``serve_forever``)."""
+    return PooledWSGIServer(host, port, Front(app, config))
 
 
 class FrontThread:

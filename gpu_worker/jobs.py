@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -47,10 +48,14 @@ def process_job(
         "encoder": encoder.name,
         "worker": worker,
     }
+    marks = [time.perf_counter()]
     try:
         source = download_source(job, session, timeout)
+        marks.append(time.perf_counter())
         transcoded = transcode_segment(source, [o.profile for o in job.outputs], encoder)
+        marks.append(time.perf_counter())
         renditions = upload_renditions(job, transcoded, session, timeout)
+        marks.append(time.perf_counter())
         result = TranscodeResult.model_validate(
             {
                 **base,
@@ -71,6 +76,14 @@ def process_job(
     except UploadFailed as error:
         log.error("job %s: the result manifest was not written: %s", job.job_id, error.message)
         return _failed(base, final, error.code, error.message, started)
+    marks.append(time.perf_counter())
+    steps = ("download", "transcode", "upload", "manifest")
+    log.info(
+        "job %s %s: %s",
+        job.job_id,
+        result.status,
+        ", ".join(f"{name} {(b - a) * 1000:.0f} ms" for name, a, b in zip(steps, marks, marks[1:], strict=False)),
+    )
     return result
 
 
@@ -108,12 +121,26 @@ def upload_renditions(
     session: requests.Session,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
 ) -> list[RenditionResult]:
-    """PUT each rendition to its output's presigned URL; return what the manifest lists."""
+    """PUT every rendition to its output's presigned URL, side by side; return what the manifest lists."""
     outputs = {o.profile.name: o for o in job.outputs}
+    with ThreadPoolExecutor(max_workers=max(1, len(transcoded.renditions)), thread_name_prefix="upload") as pool:
+        uploads = [
+            pool.submit(
+                _put,
+                session,
+                outputs[r.profile.name].upload_url,
+                r.data,
+                TS_CONTENT_TYPE,
+                timeout,
+                outputs[r.profile.name].key,
+            )
+            for r in transcoded.renditions
+        ]
+        for upload in uploads:
+            upload.result()  # raises the first UploadFailed
     results = []
     for rendition in transcoded.renditions:
         output = outputs[rendition.profile.name]
-        _put(session, output.upload_url, rendition.data, TS_CONTENT_TYPE, timeout, output.key)
         results.append(
             RenditionResult(
                 name=rendition.profile.name,
@@ -125,6 +152,7 @@ def upload_renditions(
                 frames=rendition.frames,
                 duration_ms=rendition.duration_ms,
                 bytes=len(rendition.data),
+                encode_ms=rendition.encode_ms,
             )
         )
     return results

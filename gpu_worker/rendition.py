@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import queue
 import threading
+import time
 from typing import Any
 
 from av.audio.stream import AudioStream
@@ -50,6 +51,8 @@ class RenditionEncoder:
         self.first_pts: int | None = None
         self.last_pts: int | None = None
         self.avc1: str | None = None
+        # Wall time from this rendition's first frame to its muxer closing (it runs beside the others).
+        self.encode_ms = 0
         self.lock = threading.Lock()
         self.error: BaseException | None = None
         self._ended = False
@@ -92,13 +95,16 @@ class RenditionEncoder:
 
     def _run(self) -> None:
         ended = False
+        started: float | None = None
         try:
             while not ended:
                 frame = self._frames.get()
+                started = time.perf_counter() if started is None else started
                 ended = frame is None
                 self._encode(frame)
             with self.lock:
                 self.container.close()
+            self.encode_ms = round((time.perf_counter() - (started or time.perf_counter())) * 1000)
         except BaseException as error:  # handed to the main thread by _check
             self.error = error
             while not ended:  # keep taking frames so the producer never blocks, until the end

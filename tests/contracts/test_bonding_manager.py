@@ -89,7 +89,7 @@ def test_bonding_zero_moves_the_whole_stake_to_a_new_delegate(chain: Chain) -> N
         ("paused", "system is paused"),
     ],
 )
-def test_RevertWhen_bond_is_not_allowed(chain: Chain, setup: str, reason: str) -> None:
+def test_reverts_when_bond_is_not_allowed(chain: Chain, setup: str, reason: str) -> None:
     o = chain.register(1000 * LPT)
     d = chain.new_account(lpt=10 * LPT)
     to, amount, sender = o.address, 10 * LPT, d.address
@@ -133,7 +133,7 @@ def test_unbond_then_withdraw_stake_after_the_unbonding_period(chain: Chain) -> 
     ("amount", "reason"),
     [(0, "unbond amount must be greater than 0"), (301 * LPT, "amount is greater than bonded amount")],
 )
-def test_RevertWhen_unbond_amount_is_wrong(chain: Chain, amount: int, reason: str) -> None:
+def test_reverts_when_unbond_amount_is_wrong(chain: Chain, amount: int, reason: str) -> None:
     o = chain.register(1000 * LPT)
     d = chain.new_account(lpt=300 * LPT)
     chain.tx(chain.bonding.functions.bond(300 * LPT, o.address), d.address)
@@ -141,7 +141,7 @@ def test_RevertWhen_unbond_amount_is_wrong(chain: Chain, amount: int, reason: st
         chain.tx(chain.bonding.functions.unbond(amount), d.address)
 
 
-def test_RevertWhen_unbonded_caller_unbonds_or_rebonds(chain: Chain) -> None:
+def test_reverts_when_unbonded_caller_unbonds_or_rebonds(chain: Chain) -> None:
     d = chain.new_account()
     with _reverts("caller must be bonded"):
         chain.tx(chain.bonding.functions.unbond(1), d.address)
@@ -207,13 +207,13 @@ def test_transcoder_sets_its_terms(chain: Chain) -> None:
         (0, 0, "transcoder must be registered"),
     ],
 )
-def test_RevertWhen_transcoder_terms_are_invalid(chain: Chain, cut: int, share: int, reason: str) -> None:
+def test_reverts_when_transcoder_terms_are_invalid(chain: Chain, cut: int, share: int, reason: str) -> None:
     o = chain.register(1000 * LPT) if reason != "transcoder must be registered" else chain.new_account()
     with _reverts(reason):
         chain.tx(chain.bonding.functions.transcoder(cut, share), o.address)
 
 
-def test_RevertWhen_transcoder_terms_change_in_the_locked_tail_of_a_round(chain: Chain) -> None:
+def test_reverts_when_transcoder_terms_change_in_the_locked_tail_of_a_round(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     chain.mine_into_lock()
     with _reverts("current round is locked"):
@@ -283,7 +283,7 @@ def test_reward_mints_the_stake_share_of_mintable_and_splits_by_reward_cut(chain
     assert chain.minter.functions.currentMintedTokens().call() == minted + mintable * 3000 * LPT // total_active
 
 
-def test_RevertWhen_inactive_orchestrator_calls_reward(chain: Chain) -> None:
+def test_reverts_when_inactive_orchestrator_calls_reward(chain: Chain) -> None:
     o = chain.register(1000 * LPT)  # active only from next round
     with _reverts("caller must be an active transcoder"):
         chain.tx(chain.bonding.functions.reward(), o.address)
@@ -363,7 +363,7 @@ def test_verifier_slashes_burns_pays_the_finder_and_evicts(chain: Chain) -> None
     assert chain.bonding.functions.nextRoundTotalActiveStake().call() == 0
 
 
-def test_RevertWhen_slasher_is_not_the_verifier(chain: Chain) -> None:
+def test_reverts_when_slasher_is_not_the_verifier(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     with _reverts("caller must be Verifier"):
         chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO, 1, 0), o.address)
@@ -378,7 +378,7 @@ def test_slashing_an_address_with_no_stake_is_a_no_op(chain: Chain) -> None:
     assert ev.args.penalty == 0  # type: ignore[attr-defined]
 
 
-def test_RevertWhen_parameters_are_set_by_others(chain: Chain) -> None:
+def test_reverts_when_parameters_are_set_by_others(chain: Chain) -> None:
     d = chain.new_account()
     with _reverts("caller must be Controller owner"):
         chain.tx(chain.bonding.functions.setUnbondingPeriod(1), d.address)

@@ -92,7 +92,9 @@ def test_fee_split_follows_fee_share_to_the_wei(
 
 OPS = st.lists(
     st.tuples(
-        st.sampled_from(["bond", "unbond", "rebond", "withdraw_stake", "reward", "ticket", "withdraw_fees", "round", "slash"]),
+        st.sampled_from(
+            ["bond", "unbond", "rebond", "withdraw_stake", "reward", "ticket", "withdraw_fees", "round", "slash"]
+        ),
         st.integers(min_value=0, max_value=4),  # which actor
         st.integers(min_value=1, max_value=PPM),  # a size, in ppm of what is available
     ),
@@ -111,7 +113,9 @@ def _try(chain: Chain, fn: Any, sender: str, value: int = 0) -> bool:
 
 @SETTINGS
 @given(ops=OPS, cuts=st.lists(ppm, min_size=4, max_size=4))
-def test_no_lpt_or_eth_appears_or_disappears(chain_session: Chain, ops: list[tuple[str, int, int]], cuts: list[int]) -> None:
+def test_no_lpt_or_eth_appears_or_disappears(
+    chain_session: Chain, ops: list[tuple[str, int, int]], cuts: list[int]
+) -> None:
     chain = chain_session
     with chain.isolated():
         supply0 = chain.token.functions.totalSupply().call()
@@ -152,11 +156,14 @@ def test_no_lpt_or_eth_appears_or_disappears(chain_session: Chain, ops: list[tup
             elif op == "round":
                 chain.next_round()
             elif op == "slash":
-                _try(chain, chain.bonding.functions.slashTranscoder(o.address, d.address, size // 10, size), chain.owner)
+                _try(
+                    chain, chain.bonding.functions.slashTranscoder(o.address, d.address, size // 10, size), chain.owner
+                )
 
         minted = chain.minter.functions.currentMintedTokens().call()  # only this round's: recompute from events
         logs_minted = sum(
-            e.args.amount for e in chain.minter.events.RewardMinted().get_logs(from_block=0)  # type: ignore[attr-defined]
+            e.args.amount
+            for e in chain.minter.events.RewardMinted().get_logs(from_block=0)  # type: ignore[attr-defined]
         )
         burned = sum(e.args.amount for e in chain.minter.events.TokensBurned().get_logs(from_block=0))  # type: ignore[attr-defined]
         assert minted <= logs_minted
@@ -171,7 +178,11 @@ def test_no_lpt_or_eth_appears_or_disappears(chain_session: Chain, ops: list[tup
         assert pools + locks <= bonded_lpt + 1500 * LPT + logs_minted
         # every pool: its delegators' stakes add up to it, short by at most a wei per delegator
         for o in orchestrators:
-            members = [x.address for x in [*delegators, o] if chain.bonding.functions.getDelegator(x.address).call()[0] == o.address]
+            members = [
+                x.address
+                for x in [*delegators, o]
+                if chain.bonding.functions.getDelegator(x.address).call()[0] == o.address
+            ]
             held = sum(chain.bonding.functions.pendingStake(x).call() for x in members)
             total = chain.bonding.functions.transcoderTotalStake(o.address).call()
             assert 0 <= total - held <= len(members)
@@ -179,7 +190,8 @@ def test_no_lpt_or_eth_appears_or_disappears(chain_session: Chain, ops: list[tup
         deposit, _, reserve, _ = chain.broker.functions.getSenderInfo(sender.address).call()
         credited = sum(chain.broker.functions.feesCredited(o.address).call() for o in orchestrators)
         withdrawn = sum(
-            e.args.amount for e in chain.bonding.events.WithdrawFees().get_logs(from_block=0)  # type: ignore[attr-defined]
+            e.args.amount
+            for e in chain.bonding.events.WithdrawFees().get_logs(from_block=0)  # type: ignore[attr-defined]
         )
         assert chain.w3.eth.get_balance(chain.minter.address) - minter_eth0 == deposit + reserve + credited - withdrawn
         assert deposit + reserve + credited == 10 * ETH

@@ -52,7 +52,7 @@ def test_round_length_change_keeps_the_round_number_continuous(chain: Chain) -> 
     assert chain.rounds.functions.roundLength().call() == 50
 
 
-def test_RevertWhen_rounds_parameters_are_wrong_or_set_by_others(chain: Chain) -> None:
+def test_reverts_when_rounds_parameters_are_wrong_or_set_by_others(chain: Chain) -> None:
     with _reverts("caller must be Controller owner"):
         chain.tx(chain.rounds.functions.setRoundLength(10), chain.new_account().address)
     with _reverts("round length cannot be 0"):
@@ -64,7 +64,7 @@ def test_RevertWhen_rounds_parameters_are_wrong_or_set_by_others(chain: Chain) -
         chain.tx(chain.rounds.functions.setRoundLength(10), chain.owner)
 
 
-def test_RevertWhen_initialize_round_while_paused(chain: Chain) -> None:
+def test_reverts_when_initialize_round_while_paused(chain: Chain) -> None:
     chain.next_round(initialize=False)
     chain.tx(chain.controller.functions.pause(), chain.owner)
     with _reverts("system is paused"):
@@ -94,7 +94,7 @@ def test_inflation_falls_while_bonded_share_is_above_target(chain: Chain) -> Non
     assert chain.minter.functions.inflation().call() == before - 500
 
 
-def test_RevertWhen_minter_is_called_by_others(chain: Chain) -> None:
+def test_reverts_when_minter_is_called_by_others(chain: Chain) -> None:
     x = chain.new_account().address
     with _reverts("caller must be RoundsManager"):
         chain.tx(chain.minter.functions.setCurrentRewardTokens(), x)

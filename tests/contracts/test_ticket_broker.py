@@ -40,7 +40,7 @@ def test_fund_reserve_and_both(chain: Chain) -> None:
     assert chain.w3.eth.get_balance(chain.minter.address) == 6 * ETH
 
 
-def test_RevertWhen_fund_deposit_and_reserve_value_mismatch(chain: Chain) -> None:
+def test_reverts_when_fund_deposit_and_reserve_value_mismatch(chain: Chain) -> None:
     s = chain.new_account()
     with _reverts("msg.value does not equal sum"):
         chain.tx(chain.broker.functions.fundDepositAndReserve(ETH, ETH), s.address, value=ETH)
@@ -117,7 +117,7 @@ def test_anyone_may_submit_a_winning_ticket_for_the_recipient(chain: Chain) -> N
         ({"win_prob": 0}, "ticket did not win"),
     ],
 )
-def test_RevertWhen_ticket_is_invalid(chain: Chain, change: dict[str, object], reason: str) -> None:
+def test_reverts_when_ticket_is_invalid(chain: Chain, change: dict[str, object], reason: str) -> None:
     o = chain.register(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
@@ -129,7 +129,7 @@ def test_RevertWhen_ticket_is_invalid(chain: Chain, change: dict[str, object], r
     assert chain.broker.functions.usedTickets(ticket.hash()).call() is False
 
 
-def test_RevertWhen_signature_is_not_the_senders(chain: Chain) -> None:
+def test_reverts_when_signature_is_not_the_senders(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     s, mallory = chain.new_account(), chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
@@ -140,7 +140,7 @@ def test_RevertWhen_signature_is_not_the_senders(chain: Chain) -> None:
         chain.redeem(ticket, b"\x01" * 64, rand)
 
 
-def test_RevertWhen_aux_data_has_the_wrong_length(chain: Chain) -> None:
+def test_reverts_when_aux_data_has_the_wrong_length(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     s = chain.new_account()
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
@@ -149,7 +149,7 @@ def test_RevertWhen_aux_data_has_the_wrong_length(chain: Chain) -> None:
         chain.tx(chain.broker.functions.redeemWinningTicket(args, sig, rand), o.address)
 
 
-def test_RevertWhen_ticket_is_replayed(chain: Chain) -> None:
+def test_reverts_when_ticket_is_replayed(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
@@ -159,7 +159,7 @@ def test_RevertWhen_ticket_is_replayed(chain: Chain) -> None:
         chain.redeem(ticket, sig, rand)
 
 
-def test_RevertWhen_ticket_is_expired(chain: Chain) -> None:
+def test_reverts_when_ticket_is_expired(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
@@ -172,7 +172,7 @@ def test_RevertWhen_ticket_is_expired(chain: Chain) -> None:
         chain.redeem(ticket, sig, rand)
 
 
-def test_RevertWhen_current_round_is_not_initialized(chain: Chain) -> None:
+def test_reverts_when_current_round_is_not_initialized(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
@@ -182,7 +182,7 @@ def test_RevertWhen_current_round_is_not_initialized(chain: Chain) -> None:
         chain.redeem(ticket, sig, rand)
 
 
-def test_RevertWhen_system_is_paused(chain: Chain) -> None:
+def test_reverts_when_system_is_paused(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
@@ -196,10 +196,12 @@ def test_RevertWhen_system_is_paused(chain: Chain) -> None:
     chain.redeem(ticket, sig, rand)
 
 
-def test_RevertWhen_deposit_is_short_and_recipient_is_not_active(chain: Chain) -> None:
+def test_reverts_when_deposit_is_short_and_recipient_is_not_active(chain: Chain) -> None:
     o = chain.register(1000 * LPT)  # joins the active set next round
     s = chain.new_account()
-    chain.tx(chain.broker.functions.fundDepositAndReserve(FACE // 2, 100 * FACE), s.address, value=FACE // 2 + 100 * FACE)
+    chain.tx(
+        chain.broker.functions.fundDepositAndReserve(FACE // 2, 100 * FACE), s.address, value=FACE // 2 + 100 * FACE
+    )
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
     with _reverts("faceValue exceeds deposit and recipient is not active"):
         chain.redeem(ticket, sig, rand)
@@ -251,7 +253,7 @@ def test_batch_redeems_the_good_tickets_and_skips_the_bad(chain: Chain) -> None:
         chain.tx(chain.broker.functions.batchRedeemWinningTickets([], [b""], []), o.address)
 
 
-def test_RevertWhen_parameter_setters_are_called_by_others(chain: Chain) -> None:
+def test_reverts_when_parameter_setters_are_called_by_others(chain: Chain) -> None:
     s = chain.new_account()
     with _reverts("caller must be Controller owner"):
         chain.tx(chain.broker.functions.setUnlockPeriod(5), s.address)

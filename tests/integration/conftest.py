@@ -34,7 +34,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 def _show_errors(logs: Path) -> None:
     for log in sorted(logs.glob("*.log")):
-        lines = [line for line in log.read_text(errors="replace").splitlines() if "Traceback" in line or " ERROR " in line]
+        text = log.read_text(errors="replace")
+        lines = [line for line in text.splitlines() if "Traceback" in line or " ERROR " in line]
         if lines:
             print(f"--- {log.name}: {len(lines)} error lines, first: {lines[0][:300]}")
 

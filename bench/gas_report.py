@@ -1,0 +1,309 @@
+"""Gas used by the protocol's main transactions, measured on a fresh local Anvil.
+
+Usage: ``python bench/gas_report.py [--sizes 100,1000] [--rpc URL]``. Without ``--rpc`` it starts its own
+Anvil from node_modules on a free port (and stops it). Figures are ``gasUsed`` of the mined transaction,
+base cost and calldata included. Each measured transaction is reverted afterwards (evm_snapshot/evm_revert),
+so every row starts from the same state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from eth_account import Account  # noqa: E402
+from eth_typing import ChecksumAddress  # noqa: E402
+from web3 import Web3  # noqa: E402
+from web3.contract import Contract  # noqa: E402
+
+from chalicelib.chain.deployment import ProtocolParams  # noqa: E402
+from chalicelib.chain.pool_hints import ZERO_ADDRESS, find_hints  # noqa: E402
+from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket  # noqa: E402
+from contracts.deploy import deploy  # noqa: E402
+
+LPT = ETH = 10**18
+ROUND_LENGTH = 100
+TARGET_REDEEM_FROM_DEPOSIT = 95_000
+
+
+class Bench:
+    """A deployment plus the few moves the measurements need; rounds are initialized as blocks pass."""
+
+    def __init__(self, w3: Web3, pool_max: int) -> None:
+        self.w3 = w3
+        self.owner = w3.eth.accounts[0]
+        params = ProtocolParams(
+            round_length=ROUND_LENGTH,
+            round_lock_amount=100_000,
+            unbonding_period=7,
+            num_active_transcoders=pool_max,
+            ticket_validity_period=2,
+            unlock_period=2,
+            inflation=221_500,
+            inflation_change=500,
+            target_bonding_rate=500_000_000,
+            initial_supply=100_000_000 * LPT,
+        )
+        d = deploy(w3, self.owner, params)
+
+        def c(name: str) -> Contract:
+            contract: Contract = w3.eth.contract(address=d.address(name), abi=d.contracts[name].abi)
+            return contract
+
+        self.token, self.bonding, self.broker, self.rounds = (
+            c("LivepeerToken"),
+            c("BondingManager"),
+            c("TicketBroker"),
+            c("RoundsManager"),
+        )
+        self.pool: list[tuple[ChecksumAddress, int]] = []  # mirror of the on-chain list, largest first
+        self.keys: dict[str, Any] = {}
+
+    def rpc(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if "error" in response:
+            raise RuntimeError(response["error"])
+        return response["result"]
+
+    def _keep_round_initialized(self) -> None:
+        # The next transaction lands in block n + 1: initialize its round first when it is a new one.
+        next_block = self.w3.eth.block_number + 1
+        if next_block % ROUND_LENGTH > ROUND_LENGTH * 8 // 10:  # keep clear of the locked tail
+            self.rpc("anvil_mine", [hex(ROUND_LENGTH - next_block % ROUND_LENGTH + 1)])
+            next_block = self.w3.eth.block_number + 1
+        if not self.rounds.functions.currentRoundInitialized().call(block_identifier="latest") or (
+            next_block // ROUND_LENGTH != self.w3.eth.block_number // ROUND_LENGTH
+        ):
+            self.rpc("anvil_mine", [hex(1)])
+            if not self.rounds.functions.currentRoundInitialized().call():
+                self.send(self.rounds.functions.initializeRound(), self.owner, keep_round=False)
+
+    def send(self, fn: Any, sender: str, value: int = 0, keep_round: bool = True, gas: int = 3_000_000) -> int:
+        """Send and mine; return gasUsed. Explicit gas skips estimation (the setup sends thousands)."""
+        if keep_round:
+            self._keep_round_initialized()
+        tx_hash = fn.transact({"from": sender, "value": value, "gas": gas})
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
+        if receipt["status"] != 1:
+            raise RuntimeError(f"transaction reverted: {fn.fn_name}")
+        return int(receipt["gasUsed"])
+
+    def next_round(self) -> None:
+        self.rpc("anvil_mine", [hex(ROUND_LENGTH - self.w3.eth.block_number % ROUND_LENGTH)])
+        self.send(self.rounds.functions.initializeRound(), self.owner, keep_round=False)
+
+    @contextmanager
+    def reverted(self) -> Iterator[None]:
+        snapshot = self.rpc("evm_snapshot", [])
+        try:
+            yield
+        finally:
+            self.rpc("evm_revert", [snapshot])
+
+    def account(self, lpt: int = 0) -> ChecksumAddress:
+        acct = Account.create()
+        self.keys[acct.address] = acct.key
+        self.rpc("anvil_setBalance", [acct.address, hex(1000 * ETH)])
+        self.rpc("anvil_impersonateAccount", [acct.address])
+        if lpt:
+            self.send(self.token.functions.transfer(acct.address, lpt), self.owner)
+            self.send(self.token.functions.approve(self.bonding.address, 2**256 - 1), acct.address)
+        address: ChecksumAddress = acct.address
+        return address
+
+    def grow_pool(self, size: int, progress: Callable[[int], None]) -> None:
+        """Add self-bonded orchestrators with falling stakes until the pool has ``size`` members."""
+        while len(self.pool) < size:
+            stake = (100_000 - len(self.pool) * 50) * LPT
+            o = self.account(lpt=stake)
+            prev, nxt = find_hints(self.pool, o, stake)
+            self.send(self.bonding.functions.bondWithHint(stake, o, ZERO_ADDRESS, ZERO_ADDRESS, prev, nxt), o)
+            self.pool.append((o, stake))
+            self.pool.sort(key=lambda x: -x[1])
+            if len(self.pool) % 100 == 0:
+                progress(len(self.pool))
+
+    def ticket(self, sender: ChecksumAddress, recipient: ChecksumAddress, nonce: int) -> tuple[Any, bytes, int]:
+        r = int(self.rounds.functions.currentRound().call())
+        t = Ticket(
+            recipient=recipient,
+            sender=sender,
+            face_value=10**15,
+            win_prob=2**256 - 1,
+            sender_nonce=nonce,
+            recipient_rand_hash=recipient_rand_hash(nonce + 7),
+            creation_round=r,
+            creation_round_block_hash=bytes(self.rounds.functions.blockHashForRound(r).call()),
+        )
+        return t.as_contract_args(), sign_ticket(t, self.keys[sender]), nonce + 7
+
+
+def _start_anvil() -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [str(ROOT / "node_modules/.bin/anvil"), "--port", str(port), "--silent", "--gas-limit", "100000000"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    w3 = Web3(Web3.HTTPProvider(url))
+    for _ in range(100):
+        if w3.is_connected():
+            return proc, url
+        time.sleep(0.1)
+    raise RuntimeError("anvil did not start")
+
+
+def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
+    """Run every scenario; return rows of (operation, condition, gas)."""
+    rows: list[tuple[str, str, int]] = []
+    b = Bench(w3, pool_max=max(sizes))
+    b.next_round()
+
+    # ---- tickets (a small pool is enough: reserve claims need the recipient active)
+    o = b.account(lpt=1000 * LPT)
+    b.send(b.bonding.functions.bond(1000 * LPT, o), o)
+    b.pool.append((o, 1000 * LPT))
+    b.pool.sort(key=lambda x: -x[1])
+    b.next_round()
+    sender = b.account()
+    b.send(b.broker.functions.fundDepositAndReserve(10 * ETH, 10 * ETH), sender, value=20 * ETH)
+    rows.append(("fundDeposit", "existing sender", b.send(b.broker.functions.fundDeposit(), sender, value=ETH)))
+    nonces = iter(range(1, 1_000_000))
+
+    def redeem() -> int:
+        t, sig, rand = b.ticket(sender, o, next(nonces))
+        return b.send(b.broker.functions.redeemWinningTicket(t, sig, rand), o)
+
+    rows.append(("redeemWinningTicket", "from deposit, recipient's first ticket", redeem()))
+    rows.append(("redeemWinningTicket", "from deposit (steady state)", redeem()))
+    with b.reverted():
+        poor = b.account()
+        b.send(b.broker.functions.fundDepositAndReserve(0, 10 * ETH), poor, value=10 * ETH)
+        t, sig, rand = b.ticket(poor, o, 1)
+        rows.append(
+            (
+                "redeemWinningTicket",
+                "from reserve (deposit empty)",
+                b.send(b.broker.functions.redeemWinningTicket(t, sig, rand), o),
+            )
+        )
+    batch = [b.ticket(sender, o, 1000 + i) for i in range(10)]
+    gas = b.send(
+        b.broker.functions.batchRedeemWinningTickets(
+            [x[0] for x in batch], [x[1] for x in batch], [x[2] for x in batch]
+        ),
+        o,
+    )
+    rows.append(("batchRedeemWinningTickets", "10 tickets from deposit (total)", gas))
+    rows.append(("batchRedeemWinningTickets", "10 tickets from deposit (per ticket)", gas // 10))
+    rows.append(
+        (
+            "withdrawFees",
+            "orchestrator, after sweeping 12 tickets",
+            b.send(b.bonding.functions.withdrawFees(o, 10**15), o),
+        )
+    )
+
+    # ---- staking, at each pool size
+    for size in sizes:
+        b.grow_pool(size, lambda n: print(f"  pool: {n} orchestrators", file=sys.stderr, flush=True))
+        b.next_round()
+        mid_addr, mid_stake = b.pool[len(b.pool) // 2]
+        cond = f"{size}-member pool"
+        with b.reverted():
+            d = b.account(lpt=10_000 * LPT)
+            amount = 2_000 * LPT  # moves the orchestrator up about 40 places
+            prev, nxt = find_hints(b.pool, mid_addr, mid_stake + amount)
+            rows.append(
+                (
+                    "bond",
+                    f"{cond}, new delegator, hints",
+                    b.send(
+                        b.bonding.functions.bondWithHint(amount, mid_addr, ZERO_ADDRESS, ZERO_ADDRESS, prev, nxt), d
+                    ),
+                )
+            )
+            b.pool = sorted([(a, s + amount if a == mid_addr else s) for a, s in b.pool], key=lambda x: -x[1])
+            prev, nxt = find_hints(b.pool, mid_addr, mid_stake + amount // 2)
+            rows.append(
+                (
+                    "unbond",
+                    f"{cond}, partial, hints",
+                    b.send(b.bonding.functions.unbondWithHint(amount // 2, prev, nxt), d),
+                )
+            )
+            b.pool = sorted([(a, s - amount // 2 if a == mid_addr else s) for a, s in b.pool], key=lambda x: -x[1])
+        b.pool = sorted([(a, s) for a, s in b.pool], key=lambda x: -x[1])
+        with b.reverted():
+            d = b.account(lpt=10_000 * LPT)
+            rows.append(
+                (
+                    "bond",
+                    f"{cond}, new delegator, no hints",
+                    b.send(b.bonding.functions.bond(2_000 * LPT, mid_addr), d, gas=30_000_000),
+                )
+            )
+        with b.reverted():
+            rows.append(
+                (
+                    "transcoder",
+                    f"{cond}, terms update",
+                    b.send(b.bonding.functions.transcoder(50_000, 500_000), mid_addr),
+                )
+            )
+        with b.reverted():
+            minted_guess = mid_stake // 1000  # well under a place's gap: the hint is its own neighbours
+            prev, nxt = find_hints(b.pool, mid_addr, mid_stake + minted_guess)
+            rows.append(("reward", f"{cond}, hints", b.send(b.bonding.functions.rewardWithHint(prev, nxt), mid_addr)))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the gas table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000", help="active-set sizes to measure at")
+    parser.add_argument("--rpc", default=None, help="an existing node (default: start a private Anvil)")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    if not (ROOT / "contracts/build/TicketBroker.json").exists():
+        subprocess.run(["node", str(ROOT / "contracts/build.mjs")], check=True)
+    proc = None
+    url = args.rpc
+    if url is None:
+        proc, url = _start_anvil()
+    started = time.monotonic()
+    try:
+        print(f"measuring gas on {url} (pool sizes {sizes}) ...", file=sys.stderr, flush=True)
+        rows = measure(Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 120})), sizes)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=10)
+    width = max(len(op) + len(cond) for op, cond, _ in rows) + 5
+    print(f"\n{'operation (condition)':<{width}} {'gas':>9}")
+    print("-" * (width + 10))
+    for op, cond, gas in rows:
+        print(f"{op + ' (' + cond + ')':<{width}} {gas:>9,}")
+    steady = next(g for op, c, g in rows if c == "from deposit (steady state)")
+    verdict = "meets" if steady <= TARGET_REDEEM_FROM_DEPOSIT else "MISSES"
+    print(f"\nredeemWinningTicket from deposit: {steady:,} gas, {verdict} the {TARGET_REDEEM_FROM_DEPOSIT:,} target")
+    print(f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
