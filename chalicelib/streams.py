@@ -184,12 +184,17 @@ class StreamStore:
             page = self._table.scan(**kwargs)
             for item in page.get("Items", []):
                 if item.get("isActive") and int(item.get("lastSeen", 0)) < idle_before_ms:
-                    self._table.update_item(
-                        Key={"id": item["id"]},
-                        UpdateExpression="SET isActive = :f",
-                        ConditionExpression="lastSeen < :cut",
-                        ExpressionAttributeValues={":f": False, ":cut": idle_before_ms},
-                    )
+                    try:
+                        self._table.update_item(
+                            Key={"id": item["id"]},
+                            UpdateExpression="SET isActive = :f",
+                            ConditionExpression="lastSeen < :cut",
+                            ExpressionAttributeValues={":f": False, ":cut": idle_before_ms},
+                        )
+                    except ClientError as error:  # a segment arrived meanwhile: still active
+                        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                            raise
+                        continue
                     idle.append(str(item["id"]))
             if "LastEvaluatedKey" not in page:
                 return idle

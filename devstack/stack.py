@@ -414,6 +414,11 @@ class LocalStack:
                 if _is_ours(entry):
                     log.warning("%s did not stop: SIGKILL", name)
                     _signal(int(entry["pid"]), signal.SIGKILL)
+                    # Not necessarily our child (``down`` runs in another process): wait it out.
+                    killed_by = time.monotonic() + 2
+                    while _is_ours(entry) and time.monotonic() < killed_by:
+                        self._reap(name)
+                        time.sleep(0.02)
                 self._reap(name, wait=True)
         state["processes"] = {}
         if self.state_dir.exists():

@@ -85,3 +85,12 @@ def test_a_bad_content_duration_is_refused(api: Api, stack: LocalStack, stream: 
     response = api.push(stream["streamKey"], 0, segment, **{"Content-Duration": "two seconds"})
     assert _error(response) == (422, "invalid_content_duration")
     assert _nothing_stored(stack, stream["id"])
+
+
+def test_deletes_from_ffmpegs_hls_muxer_are_accepted_and_ignored(api: Api, stream: dict[str, Any]) -> None:
+    segment = make_segments("240p", n=1)[0].read_bytes()
+    assert api.push(stream["streamKey"], "index0.ts", segment).status_code == 202
+    deleted = api.http.delete(api.url(f"/live/{stream['streamKey']}/index0.ts"), timeout=10)
+    assert deleted.status_code == 204
+    again = api.push(stream["streamKey"], "index0.ts", segment)
+    assert (again.status_code, again.json()["status"]) == (202, "duplicate")

@@ -26,9 +26,10 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib.models import JobOutput, TranscodeJob, TranscodeResult
 from chalicelib.profiles import DEFAULT_PROFILES
+from devstack.footage import REPO_ROOT
 from gpu_worker.encoders import libx264
 from gpu_worker.worker import Heartbeat, JobQueue, Worker
-from tests.media import REPO_ROOT, make_segments, probe
+from tests.media import make_segments, probe
 
 REGION = "us-east-1"
 BUCKET = "worker-test-media"
