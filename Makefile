@@ -27,8 +27,11 @@ $(VENV)/stamp: requirements.txt requirements-dev.txt gpu_worker/requirements.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@
 
+# `npm install` rather than `npm ci`: the lock holds only the platform binaries the registry
+# serves (Anvil's darwin/win32 packages are not there), and npm ci refuses such a lock. npm
+# install still takes the exact versions from package-lock.json and leaves it unchanged.
 node_modules/.stamp: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps: system-deps $(VENV)/stamp node_modules/.stamp
