@@ -17,6 +17,7 @@ from devstack.stack import LocalStack
 STACK_ENV = {
     "LP_WORKER_RETRY_DELAY_S": "0.5",
     "LP_PENDING_TIMEOUT_S": "60",
+    "LP_MISSING_TIMEOUT_S": "1",
 }
 
 

@@ -52,8 +52,9 @@ def test_an_undecodable_segment_fails_with_its_reason_and_lands_in_the_dead_lett
     dlq = sqs.get_queue_url(QueueName=stack.settings(stage).name("jobs") + "-dlq")["QueueUrl"]
 
     def in_dlq() -> list[dict[str, object]]:
-        messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0,
-                                       WaitTimeSeconds=1).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1
+        ).get("Messages", [])
         return [m for m in messages if json.loads(str(m["Body"]))["jobId"] == f"{stream['id']}/0"]
 
     assert wait_for(in_dlq, timeout=60, what="the job in the dead-letter queue")

@@ -123,12 +123,18 @@ def test_a_redelivered_result_changes_nothing(api: Api, stack: LocalStack) -> No
     before_playlist = api.get(f"/hls/{stream['playbackId']}/240p0/index.m3u8").text
 
     # The same S3 notification again, as at-least-once delivery may bring it.
-    event: dict[str, Any] = {"Records": [{
-        "eventSource": "aws:s3",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": settings.name("media")},
-               "object": {"key": quote(f"results/{stream['id']}/0.json", safe="")}},
-    }]}
+    event: dict[str, Any] = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": settings.name("media")},
+                    "object": {"key": quote(f"results/{stream['id']}/0.json", safe="")},
+                },
+            }
+        ]
+    }
     sqs = stack.client("sqs")
     queue = sqs.get_queue_url(QueueName=settings.name("results"))["QueueUrl"]
     for _ in range(3):
@@ -144,3 +150,20 @@ def test_a_redelivered_result_changes_nothing(api: Api, stack: LocalStack) -> No
     after = ddb.get_item(TableName=settings.name("segments"), Key=key)["Item"]
     assert after == before
     assert api.get(f"/hls/{stream['playbackId']}/240p0/index.m3u8").text == before_playlist
+
+
+def test_a_missing_sequence_number_becomes_a_discontinuity(api: Api) -> None:
+    sources = make_segments("240p", n=4)
+    stream = api.create_stream("gap")
+    for seq in (0, 1, 3):
+        assert api.push(stream["streamKey"], seq, sources[seq].read_bytes()).status_code == 202
+    _wait_listed(api, stream["playbackId"], ["source", "240p0"], 3)
+    for rendition in ("source", "240p0"):
+        lines = api.get(f"/hls/{stream['playbackId']}/{rendition}/index.m3u8").text.splitlines()
+        assert "#EXT-X-MEDIA-SEQUENCE:0" in lines
+        body = [line for line in lines if line == "#EXT-X-DISCONTINUITY" or line.endswith(".ts")]
+        assert body == [
+            "0.ts", "1.ts", "#EXT-X-DISCONTINUITY", "3.ts"
+        ]  # fmt: skip
+    late = api.push(stream["streamKey"], 2, sources[2].read_bytes())
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "segment_too_late")

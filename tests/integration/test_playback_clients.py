@@ -37,7 +37,9 @@ def test_ffprobe_reads_every_variant_of_the_master_playlist(api: Api, live_strea
     url = api.url(f"/hls/{live_stream['playbackId']}/index.m3u8")
     result = subprocess.run(
         [shutil.which("ffprobe") or "ffprobe", "-v", "error", "-show_streams", "-of", "json", url],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     streams = json.loads(result.stdout)["streams"]
@@ -50,9 +52,23 @@ def test_ffprobe_reads_every_variant_of_the_master_playlist(api: Api, live_strea
 def test_ffmpeg_decodes_a_rendition_from_its_live_playlist(api: Api, live_stream: dict[str, Any]) -> None:
     url = api.url(f"/hls/{live_stream['playbackId']}/480p0/index.m3u8")
     result = subprocess.run(
-        [shutil.which("ffmpeg") or "ffmpeg", "-v", "error", "-live_start_index", "0", "-i", url,
-         "-t", str(SEGMENTS * 2 - 1), "-f", "null", "-"],
-        capture_output=True, text=True, timeout=90,
+        [
+            shutil.which("ffmpeg") or "ffmpeg",
+            "-v",
+            "error",
+            "-live_start_index",
+            "0",
+            "-i",
+            url,
+            "-t",
+            str(SEGMENTS * 2 - 1),
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""
