@@ -88,8 +88,13 @@ def test_master_playlist_lists_source_and_renditions_with_peak_bandwidth() -> No
             "sourceBytes": 500_000 * scale,
             "sourceInfo": {"width": 1280, "height": 720, "videoCodec": "avc1.64001f", "audioCodec": "mp4a.40.2"},
             "renditions": {
-                "240p0": {"width": 426, "height": 240, "bitrate": 250_000, "bytes": 70_000 * scale,
-                          "codecs": "avc1.42c015,mp4a.40.2"},
+                "240p0": {
+                    "width": 426,
+                    "height": 240,
+                    "bitrate": 250_000,
+                    "bytes": 70_000 * scale,
+                    "codecs": "avc1.42c015,mp4a.40.2",
+                },
             },
         }
 
