@@ -30,8 +30,10 @@ def up(
     orch_b_port: int = 8002,
     workers: Annotated[bool, typer.Option(help="Start a gpu_worker per orchestrator.")] = True,
     schedule_every: Annotated[float | None, typer.Option(help="Fire every schedule this often (s).")] = None,
+    chain: Annotated[bool, typer.Option(help="Start Anvil and deploy the protocol contracts.")] = True,
+    chain_port: int = 8545,
 ) -> None:
-    """Start moto, the gateway (dev) and two orchestrators (orch-a, orch-b) in the background."""
+    """Start moto, Anvil with the contracts, the gateway (dev) and two orchestrators in the background."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     stack = LocalStack(
         state_dir,
@@ -41,6 +43,8 @@ def up(
         orchestrators={"orch-a": orch_a_port, "orch-b": orch_b_port},
         workers=workers,
         schedule_every=schedule_every,
+        chain=chain,
+        chain_port=chain_port,
     )
     try:
         with console.status("starting the local stack"):
@@ -59,6 +63,9 @@ def _print_endpoints(stack: LocalStack) -> None:
     table.add_row(f"gateway ({stack.gateway.name})", stack.gateway_url, stack.address_of(stack.gateway.name))
     for name, url in stack.orchestrator_urls.items():
         table.add_row(f"orchestrator ({name})", url, stack.address_of(name))
+    if stack.chain:
+        table.add_row("chain (Anvil)", stack.chain_url, "")
+        table.add_row("protocol contracts", str(stack.deployment_file), "")
     table.add_row("logs", str(stack.logs_dir), "")
     console.print(table)
     # Printed plainly so that it is never folded or cut.

@@ -42,6 +42,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+DEFAULT_CHAIN_PORT = 8545
+
+
 @dataclass(frozen=True)
 class StageSpec:
     """One stage of the app: its name, roles and HTTP port."""
@@ -99,6 +102,8 @@ class LocalStack:
         python: str = sys.executable,
         startup_timeout: float = 60.0,
         region: str = aws.DEFAULT_REGION,
+        chain: bool = False,
+        chain_port: int = DEFAULT_CHAIN_PORT,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.root = Path(root)
@@ -118,6 +123,8 @@ class LocalStack:
         self.extra_env = dict(extra_env or {})
         self.python = python
         self.startup_timeout = startup_timeout
+        self.chain = chain
+        self.chain_port = chain_port
         self._popen: dict[str, subprocess.Popen[bytes]] = {}
 
     @classmethod
@@ -155,6 +162,8 @@ class LocalStack:
             schedule_every=config["schedule_every"],
             extra_env=config["extra_env"],
             region=config["region"],
+            chain=config.get("chain", False),
+            chain_port=config.get("chain_port", DEFAULT_CHAIN_PORT),
         )
 
     def _config(self) -> dict[str, Any]:
@@ -171,6 +180,8 @@ class LocalStack:
             "schedule_every": self.schedule_every,
             "extra_env": self.extra_env,
             "region": self.region,
+            "chain": self.chain,
+            "chain_port": self.chain_port,
         }
 
     # --- what it exposes -------------------------------------------------------------------------
@@ -242,6 +253,9 @@ class LocalStack:
             "LP_ETH_PRIVATE_KEY": keys.stage_key(state, stage),
             "PYTHONUNBUFFERED": "1",
         }
+        if self.chain:
+            env["LP_ETH_RPC_URL"] = self.chain_url
+            env["LP_DEPLOYMENT_FILE"] = str(self.deployment_file)
         if spec is self.gateway:
             env["LP_ORCHESTRATORS"] = json.dumps(
                 [
@@ -278,6 +292,8 @@ class LocalStack:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._start_endpoint()
+            if self.chain:
+                self._start_chain()
             for spec in self.stages:
                 keys.stage_key(state, spec.name)
                 aws.provision(spec.name, spec.roles, self.endpoint_url, region=self.region)
@@ -317,6 +333,36 @@ class LocalStack:
             self._spawn("moto", cmd, None, self._endpoint_url)
             self._wait_http("moto", self._endpoint_url, time.monotonic() + 30)
         state["endpoint_url"] = self._endpoint_url
+
+    @property
+    def chain_url(self) -> str:
+        """The local chain's JSON-RPC endpoint (Anvil)."""
+        return f"http://{self.host}:{self.chain_port}"
+
+    @property
+    def deployment_file(self) -> Path:
+        """Where the protocol contracts' deployment (addresses and ABIs) is written."""
+        return self.state_dir / "deployment.json"
+
+    def _start_chain(self) -> None:
+        """Start Anvil, build the contracts (cached by a hash of the sources) and deploy them."""
+        # The platform's native binary, not node_modules/.bin/anvil: that is a node shim whose
+        # command line would not match what the state records, so `down` could not find it.
+        found = sorted((self.root / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
+        if not found:
+            raise RuntimeError("Anvil is not installed under node_modules/@foundry-rs: run `make deps`")
+        cmd = [str(found[0]), "--host", self.host, "--port", str(self.chain_port), "--silent"]
+        self._spawn("anvil", cmd, None, self.chain_url)
+        self._wait_http("anvil", self.chain_url, time.monotonic() + 30)
+        with (self.logs_dir / "deploy.log").open("ab") as log_file:
+            for step in (
+                ["node", str(self.root / "contracts" / "build.mjs")],
+                [self.python, "-m", "contracts.deploy", "--rpc", self.chain_url, "--out", str(self.deployment_file)],
+            ):
+                done = subprocess.run(step, cwd=self.root, stdout=log_file, stderr=subprocess.STDOUT, check=False)
+                if done.returncode != 0:
+                    raise RuntimeError(f"{' '.join(step)} failed: see {self.logs_dir / 'deploy.log'}")
+        log.info("protocol contracts deployed: %s", self.deployment_file)
 
     def _serve_cmd(self, spec: StageSpec) -> list[str]:
         cmd = [

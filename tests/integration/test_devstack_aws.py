@@ -128,3 +128,30 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_the_stack_with_a_chain_runs_anvil_with_the_protocol_deployed(tmp_path: Path) -> None:
+    stack = LocalStack.on_free_ports(
+        tmp_path, orchestrator_stages=(), app_dir=PUMP_APP_DIR, workers=False, chain=True, chain_port=free_port()
+    )
+    with stack:
+        deployment = json.loads(stack.deployment_file.read_text())
+        names = set(deployment["contracts"])
+        assert {"Controller", "LivepeerToken", "BondingManager", "TicketBroker", "RoundsManager"} <= names
+        request = urllib.request.Request(
+            stack.chain_url,
+            data=json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "eth_getCode",
+                    "params": [deployment["contracts"]["TicketBroker"]["address"], "latest"],
+                }
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        code = json.loads(urllib.request.urlopen(request, timeout=5).read())["result"]
+        assert len(code) > 1000  # the broker's runtime bytecode is there
+        assert stack.env_for("dev")["LP_DEPLOYMENT_FILE"] == str(stack.deployment_file)
+        pid = next(p.pid for p in stack.status() if p.name == "anvil")
+    assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
