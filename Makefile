@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all demo test up down bench lint typecheck deps system-deps clean
+.PHONY: all demo test up down bench lint typecheck bundle-check deps system-deps clean
 
 all: test
 
@@ -60,13 +60,13 @@ typecheck: $(VENV)/stamp
 bundle-check: $(VENV)/stamp ## the Lambda bundle builds and fits Lambda's limits, without PyAV
 	$(PY) scripts/check_bundle.py
 
-test: deps lint typecheck bundle-check
+test: deps lint typecheck bundle-check contracts
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: deps ## transcode vs ffmpeg CLI, pipeline latency, contract gas
+bench: deps contracts ## transcode vs ffmpeg CLI, pipeline latency, contract gas
 	$(PY) bench/transcode_bench.py
 	$(PY) bench/pipeline_latency.py
-	@if [ -f bench/gas_report.py ]; then $(PY) bench/gas_report.py; fi
+	$(PY) bench/gas_report.py
 
 clean:
 	rm -rf .cache/media .pytest_cache .mypy_cache .ruff_cache

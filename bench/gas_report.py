@@ -60,6 +60,7 @@ class Bench:
             contract: Contract = w3.eth.contract(address=d.address(name), abi=d.contracts[name].abi)
             return contract
 
+        self.minter = c("Minter")
         self.token, self.bonding, self.broker, self.rounds = (
             c("LivepeerToken"),
             c("BondingManager"),
@@ -68,6 +69,7 @@ class Bench:
         )
         self.pool: list[tuple[ChecksumAddress, int]] = []  # mirror of the on-chain list, largest first
         self.keys: dict[str, Any] = {}
+        self.initialized_round = -1
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
@@ -76,39 +78,40 @@ class Bench:
         return response["result"]
 
     def _keep_round_initialized(self) -> None:
-        # The next transaction lands in block n + 1: initialize its round first when it is a new one.
+        # The next transaction lands in block n + 1 (Anvil mines one block per transaction): keep it out of a
+        # round's locked tail, and initialize its round first when that is a new one.
         next_block = self.w3.eth.block_number + 1
-        if next_block % ROUND_LENGTH > ROUND_LENGTH * 8 // 10:  # keep clear of the locked tail
-            self.rpc("anvil_mine", [hex(ROUND_LENGTH - next_block % ROUND_LENGTH + 1)])
+        if next_block % ROUND_LENGTH > ROUND_LENGTH * 8 // 10:
+            self.rpc("anvil_mine", [hex(ROUND_LENGTH - next_block % ROUND_LENGTH)])
             next_block = self.w3.eth.block_number + 1
-        if not self.rounds.functions.currentRoundInitialized().call(block_identifier="latest") or (
-            next_block // ROUND_LENGTH != self.w3.eth.block_number // ROUND_LENGTH
-        ):
-            self.rpc("anvil_mine", [hex(1)])
-            if not self.rounds.functions.currentRoundInitialized().call():
-                self.send(self.rounds.functions.initializeRound(), self.owner, keep_round=False)
+        if next_block // ROUND_LENGTH != self.initialized_round:
+            self.send(self.rounds.functions.initializeRound(), self.owner, keep_round=False)
 
     def send(self, fn: Any, sender: str, value: int = 0, keep_round: bool = True, gas: int = 3_000_000) -> int:
-        """Send and mine; return gasUsed. Explicit gas skips estimation (the setup sends thousands)."""
+        """Send and mine; return gasUsed."""
         if keep_round:
             self._keep_round_initialized()
-        tx_hash = fn.transact({"from": sender, "value": value, "gas": gas})
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash)
+        # Explicit gas and price skip estimation and fee-history calls (the setup sends thousands).
+        tx_hash = fn.transact({"from": sender, "value": value, "gas": gas, "gasPrice": 10**10})
+        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.002)
         if receipt["status"] != 1:
             raise RuntimeError(f"transaction reverted: {fn.fn_name}")
+        if fn.fn_name == "initializeRound":
+            self.initialized_round = receipt["blockNumber"] // ROUND_LENGTH
         return int(receipt["gasUsed"])
 
     def next_round(self) -> None:
-        self.rpc("anvil_mine", [hex(ROUND_LENGTH - self.w3.eth.block_number % ROUND_LENGTH)])
+        self.rpc("anvil_mine", [hex(ROUND_LENGTH - self.w3.eth.block_number % ROUND_LENGTH - 1)])
         self.send(self.rounds.functions.initializeRound(), self.owner, keep_round=False)
 
     @contextmanager
     def reverted(self) -> Iterator[None]:
-        snapshot = self.rpc("evm_snapshot", [])
+        snapshot, initialized = self.rpc("evm_snapshot", []), self.initialized_round
         try:
             yield
         finally:
             self.rpc("evm_revert", [snapshot])
+            self.initialized_round = initialized
 
     def account(self, lpt: int = 0) -> ChecksumAddress:
         acct = Account.create()
@@ -187,7 +190,7 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
         t, sig, rand = b.ticket(sender, o, next(nonces))
         return b.send(b.broker.functions.redeemWinningTicket(t, sig, rand), o)
 
-    rows.append(("redeemWinningTicket", "from deposit, recipient's first ticket", redeem()))
+    rows.append(("redeemWinningTicket", "from deposit, registered recipient's first ticket", redeem()))
     rows.append(("redeemWinningTicket", "from deposit (steady state)", redeem()))
     with b.reverted():
         poor = b.account()
@@ -200,6 +203,11 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
                 b.send(b.broker.functions.redeemWinningTicket(t, sig, rand), o),
             )
         )
+    with b.reverted():
+        stranger = b.account()  # never registered: its fee counter is still zero
+        t, sig, rand = b.ticket(sender, stranger, 1)
+        gas = b.send(b.broker.functions.redeemWinningTicket(t, sig, rand), o)
+        rows.append(("redeemWinningTicket", "from deposit, first ticket to an unregistered recipient", gas))
     batch = [b.ticket(sender, o, 1000 + i) for i in range(10)]
     gas = b.send(
         b.broker.functions.batchRedeemWinningTickets(
@@ -257,6 +265,14 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
                 )
             )
         with b.reverted():
+            newcomer = b.account(lpt=200_000 * LPT)
+            prev, nxt = find_hints(b.pool, newcomer, 200_000 * LPT)
+            gas = b.send(
+                b.bonding.functions.bondWithHint(200_000 * LPT, newcomer, ZERO_ADDRESS, ZERO_ADDRESS, prev, nxt),
+                newcomer,
+            )
+            rows.append(("bond", f"{cond}, self-bond registering an orchestrator at the top, hints", gas))
+        with b.reverted():
             rows.append(
                 (
                     "transcoder",
@@ -265,8 +281,9 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
                 )
             )
         with b.reverted():
-            minted_guess = mid_stake // 1000  # well under a place's gap: the hint is its own neighbours
-            prev, nxt = find_hints(b.pool, mid_addr, mid_stake + minted_guess)
+            mintable = int(b.minter.functions.currentMintableTokens().call())
+            total_active = int(b.bonding.functions.currentRoundTotalActiveStake().call())
+            prev, nxt = find_hints(b.pool, mid_addr, mid_stake + mintable * mid_stake // total_active)
             rows.append(("reward", f"{cond}, hints", b.send(b.bonding.functions.rewardWithHint(prev, nxt), mid_addr)))
     return rows
 

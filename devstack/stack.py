@@ -351,7 +351,8 @@ class LocalStack:
         found = sorted((self.root / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
         if not found:
             raise RuntimeError("Anvil is not installed under node_modules/@foundry-rs: run `make deps`")
-        cmd = [str(found[0]), "--host", self.host, "--port", str(self.chain_port), "--silent"]
+        # A block a second, so rounds (roundLength blocks) advance while the stack idles.
+        cmd = [str(found[0]), "--host", self.host, "--port", str(self.chain_port), "--block-time", "1", "--silent"]
         self._spawn("anvil", cmd, None, self.chain_url)
         self._wait_http("anvil", self.chain_url, time.monotonic() + 30)
         with (self.logs_dir / "deploy.log").open("ab") as log_file:

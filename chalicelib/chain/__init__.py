@@ -2,5 +2,6 @@
 
 ``tickets`` hashes, signs and judges tickets exactly as the contract does; ``deployment`` reads the
 deployment file that ``make deploy-contracts`` writes; ``protocol`` wraps the deployed contracts in typed calls;
-``pool_hints`` finds the sorted-list hints that keep stake changes O(1) in a large active set.
+``pool_hints`` finds the sorted-list hints that keep stake changes O(1) in a large active set; ``events``
+decodes the contracts' logs for the chain-event pipeline.
 """

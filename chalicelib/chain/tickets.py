@@ -102,6 +102,13 @@ def aux_data(creation_round: int, creation_round_block_hash: bytes) -> bytes:
     return creation_round.to_bytes(32, "big") + _as_bytes32(creation_round_block_hash)
 
 
+def parse_aux_data(data: bytes) -> tuple[int, bytes]:
+    """Split a ticket's auxData into (creationRound, creationRoundBlockHash); it must be 64 bytes."""
+    if len(data) != 64:
+        raise ValueError(f"auxData must be 64 bytes, got {len(data)}")
+    return int.from_bytes(data[:32], "big"), bytes(data[32:])
+
+
 def ticket_hash(ticket: Ticket) -> bytes:
     """keccak256 over the 232 packed bytes of ``ticket``."""
     return ticket.hash()

@@ -25,7 +25,7 @@ contract BondingManager is Manager {
         uint256 totalStake; // LPT wei bonded to this orchestrator, its own included
         uint256 totalShares;
         uint256 feeFactor; // cumulative delegator fees per share, × FEE_FACTOR_PRECISION
-        uint256 feesSwept; // TicketBroker.feesCredited(orchestrator) already split
+        uint256 feesSwept; // TicketBroker.feeCounter(orchestrator) already split
         uint32 rewardCut; // ppm of each reward the orchestrator keeps before the pool's pro-rata split
         uint32 feeShare; // ppm of each fee that goes to the pool's pro-rata split
         uint64 lastRewardRound;
@@ -37,15 +37,15 @@ contract BondingManager is Manager {
 
     struct Delegator {
         address delegate;
+        uint96 nextUnbondingLockId; // packed with delegate: a first unbond writes no new slot for it
         uint256 shares;
         uint256 feeFactorSnapshot;
         uint256 fees; // settled, unwithdrawn ETH wei
-        uint256 nextUnbondingLockId;
     }
 
     struct UnbondingLock {
-        uint256 amount;
-        uint256 withdrawRound;
+        uint128 amount; // one slot per lock
+        uint128 withdrawRound;
     }
 
     mapping(address transcoder => Pool) private pools;
@@ -157,7 +157,7 @@ contract BondingManager is Manager {
         if (del.shares == 0) del.delegate = address(0);
         uint256 id = del.nextUnbondingLockId++;
         uint256 withdrawRound = round + unbondingPeriod;
-        unbondingLocks[msg.sender][id] = UnbondingLock(amount, withdrawRound);
+        unbondingLocks[msg.sender][id] = UnbondingLock(uint128(amount), uint128(withdrawRound));
         emit Unbond(delegate, msg.sender, id, amount, withdrawRound);
     }
 
@@ -259,10 +259,13 @@ contract BondingManager is Manager {
     }
 
     /// @notice Slash `slashAmount` ppm of the orchestrator's own stake: pay `finderFee` ppm of it to the
-    /// finder, burn the rest, and evict it from the active set. Only the Verifier.
+    /// finder, burn the rest, and evict it from the active set, effective at once. Only the Verifier.
+    /// @dev Only in an initialized round, like every other stake change, so that the round's total active
+    /// stake snapshot and each orchestrator's start-of-round stake agree.
     function slashTranscoder(address transcoderAddress, address finder, uint256 slashAmount, uint256 finderFee)
         external
         whenSystemNotPaused
+        currentRoundInitialized
     {
         require(msg.sender == _contract(ContractIds.VERIFIER), "caller must be Verifier");
         require(slashAmount <= PPM, "invalid slashAmount percentage");
@@ -282,7 +285,12 @@ contract BondingManager is Manager {
             p.totalShares -= burnShares;
             _snapshotStake(p, round);
             p.totalStake -= penalty;
+            // Out of the active set at once: no reward or reserve claim for the rest of this round either.
             if (transcoderPool.contains(transcoderAddress)) _leavePool(transcoderAddress, round);
+            if (p.deactivationRound > round) {
+                p.deactivationRound = uint64(round);
+                emit TranscoderDeactivated(transcoderAddress, round);
+            }
             if (del.shares == 0) del.delegate = address(0);
             emit StakeUpdate(transcoderAddress, p.totalStake);
             if (finder != address(0)) finderReward = (penalty * finderFee) / PPM;
@@ -425,6 +433,10 @@ contract BondingManager is Manager {
         _sweep(t);
         _settle(d, t);
         Pool storage p = pools[t];
+        if (d == t && p.feesSwept == 0 && ITicketBroker(_contract(ContractIds.TICKET_BROKER)).primeFeeCounter(t)) {
+            // Just swept, so the counter was 0: count from 1 from now on (see TicketBroker.feeCounter).
+            p.feesSwept = 1;
+        }
         uint256 newShares = p.totalShares == 0 ? amount : (amount * p.totalShares) / p.totalStake;
         require(newShares > 0, "bond amount too small");
         p.totalShares += newShares;
@@ -514,7 +526,7 @@ contract BondingManager is Manager {
     /// per-share factor, the rest (with the factor's rounding remainder) to `t`'s own fees.
     function _sweep(address t) private {
         Pool storage p = pools[t];
-        uint256 credited = ITicketBroker(_contract(ContractIds.TICKET_BROKER)).feesCredited(t);
+        uint256 credited = ITicketBroker(_contract(ContractIds.TICKET_BROKER)).feeCounter(t);
         uint256 amount = credited - p.feesSwept;
         if (amount == 0) return;
         p.feesSwept = credited;
@@ -526,7 +538,7 @@ contract BondingManager is Manager {
 
     function _previewSweep(address t) private view returns (uint256 factor, uint256 cut) {
         Pool storage p = pools[t];
-        uint256 amount = ITicketBroker(_contract(ContractIds.TICKET_BROKER)).feesCredited(t) - p.feesSwept;
+        uint256 amount = ITicketBroker(_contract(ContractIds.TICKET_BROKER)).feeCounter(t) - p.feesSwept;
         (uint256 increment, uint256 c) = _splitFees(p, amount);
         return (p.feeFactor + increment, c);
     }

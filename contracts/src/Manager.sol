@@ -24,11 +24,6 @@ abstract contract Manager {
         _;
     }
 
-    modifier onlyContract(bytes32 id) {
-        require(msg.sender == controller.getContract(id), "caller is not allowed");
-        _;
-    }
-
     function _contract(bytes32 id) internal view returns (address) {
         return controller.getContract(id);
     }

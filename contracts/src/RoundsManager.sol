@@ -30,13 +30,18 @@ contract RoundsManager is Manager {
         require(roundLength_ > 0 && roundLength_ <= type(uint64).max, "round length cannot be 0");
         require(roundLockAmount_ <= PPM, "round lock amount must be a valid percentage");
         uint64 startRound = uint64(block.number / roundLength_);
+        // The deployment round counts as initialized (nothing to snapshot or mint yet), so a fresh chain
+        // takes tickets and stake at once instead of waiting a whole round.
         state = RoundState({
             roundLength: uint64(roundLength_),
             lastRoundLengthUpdateRound: startRound,
             lastRoundLengthUpdateStartBlock: uint64(startRound * roundLength_),
-            lastInitializedRound: 0
+            lastInitializedRound: startRound
         });
         roundLockAmount = roundLockAmount_;
+        bytes32 hash = blockhash(block.number - 1);
+        blockHashes[startRound] = hash;
+        emit NewRound(startRound, hash);
     }
 
     /// @notice Set the round length (blocks); takes effect from the current round's start.

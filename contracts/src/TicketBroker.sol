@@ -14,8 +14,8 @@ import {ContractIds} from "./libraries/ContractIds.sol";
 /// @dev Gas: a redemption paid from deposit touches three cold slots of this contract (used-ticket flag, the
 /// sender's packed deposit, the recipient's fee counter) plus one packed parameter slot, and makes two view
 /// calls (Controller: pause + address, RoundsManager: round info). Fees are not split here: the recipient's
-/// monotonic `feesCredited` counter is swept by the BondingManager before any change to that orchestrator's
-/// pool shares, so the split is the same as if it were done eagerly, without an external call per ticket.
+/// monotonic `feeCounter` is swept by the BondingManager before any change to that orchestrator's pool
+/// shares, so the split is the same as if it were done eagerly, without an external call per ticket.
 contract TicketBroker is Manager {
     struct Ticket {
         address recipient;
@@ -49,8 +49,10 @@ contract TicketBroker is Manager {
     mapping(address sender => mapping(uint256 round => mapping(address recipient => uint256))) private claimed;
     /// @notice Ticket hashes already redeemed.
     mapping(bytes32 ticketHash => bool) public usedTickets;
-    /// @notice Face value of all winning tickets paid to `recipient`, ever (ETH wei). Never decreases.
-    mapping(address recipient => uint256) public feesCredited;
+    /// @notice Per-recipient fee counter: its increase is the face value of the winning tickets paid to the
+    /// recipient (ETH wei). It starts at 1 for an orchestrator (primed when it registers, so its first ticket
+    /// updates a non-zero slot instead of paying for a new one) and at 0 for any other recipient.
+    mapping(address recipient => uint256) public feeCounter;
 
     event DepositFunded(address indexed sender, uint256 amount);
     event ReserveFunded(address indexed reserveHolder, uint256 amount);
@@ -191,6 +193,17 @@ contract TicketBroker is Manager {
         return err == ECDSA.RecoverError.NoError && recovered == signer;
     }
 
+    /// @notice Set `recipient`'s fee counter to 1 if it is 0; BondingManager only, when an orchestrator registers.
+    /// @return primed whether the counter was 0
+    function primeFeeCounter(address recipient) external returns (bool primed) {
+        require(msg.sender == _contract(ContractIds.BONDING_MANAGER), "caller must be BondingManager");
+        if (feeCounter[recipient] == 0) {
+            feeCounter[recipient] = 1;
+            return true;
+        }
+        return false;
+    }
+
     // -------------------------------------------------------------------------------- views
 
     /// @notice deposit, withdrawRound (0 = not unlocking), reserve funds remaining, reserve claimed this round.
@@ -212,7 +225,8 @@ contract TicketBroker is Manager {
         uint256 round = _roundsManager().currentRound();
         Reserve memory r = reserves[sender];
         uint256 base = uint256(r.funds) + (r.round == round ? r.claimedInRound : 0);
-        uint256 alloc = base / bm.getTranscoderPoolSize();
+        uint256 poolSize = bm.getTranscoderPoolSize();
+        uint256 alloc = poolSize == 0 ? 0 : base / poolSize;
         uint256 already = claimed[sender][round][recipient];
         return alloc > already ? alloc - already : 0;
     }
@@ -246,7 +260,7 @@ contract TicketBroker is Manager {
         } else {
             s.deposit = uint128(deposit - faceValue);
         }
-        feesCredited[ticket.recipient] += faceValue;
+        feeCounter[ticket.recipient] += faceValue;
         emit WinningTicketRedeemed(ticket.sender, ticket.recipient, ticketHash, faceValue, fromReserve);
     }
 
@@ -272,7 +286,8 @@ contract TicketBroker is Manager {
             r.round = uint32(round);
             r.claimedInRound = 0;
         }
-        uint256 alloc = (uint256(r.funds) + r.claimedInRound) / bm.getTranscoderPoolSize();
+        uint256 poolSize = bm.getTranscoderPoolSize(); // 0 when the last member resigned this round
+        uint256 alloc = poolSize == 0 ? 0 : (uint256(r.funds) + r.claimedInRound) / poolSize;
         uint256 already = claimed[sender][round][recipient];
         require(already + amount <= alloc && amount <= r.funds, "faceValue exceeds deposit and reserve allocation");
         claimed[sender][round][recipient] = already + amount;

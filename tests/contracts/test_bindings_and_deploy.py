@@ -78,3 +78,50 @@ def test_bindings_read_rounds_funds_pool_and_fees(chain: Chain) -> None:
     assert p.transcoder(o.address).last_reward_round == p.current_round()
     chain.tx(chain.registry.functions.setServiceURI("https://o.example"), o.address)
     assert p.service_uri(o.address) == "https://o.example"
+
+
+def test_deploy_command_signs_with_deployer_private_key(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from eth_account import Account
+
+    key = Account.create()
+    chain.rpc("anvil_setBalance", [key.address, hex(100 * ETH)])
+    monkeypatch.setenv("DEPLOYER_PRIVATE_KEY", key.key.hex())
+    url = chain.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    out = tmp_path / "signed.json"
+    assert deploy_main(["--rpc", url, "--out", str(out)]) == 0
+    deployment = Deployment.load(out)
+    assert deployment.deployer == key.address
+    controller = Protocol(chain.w3, deployment).contract("Controller")
+    assert controller.functions.owner().call() == key.address
+    assert key.address in capsys.readouterr().out
+
+
+def test_events_are_decoded_in_chain_order_with_stable_keys(chain: Chain) -> None:
+    from chalicelib.chain.events import fetch_events
+
+    p = Protocol(chain.w3, chain.deployment)
+    start = chain.w3.eth.block_number + 1
+    o = chain.register(1000 * LPT, fee_share=100_000)
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    ticket, sig, rand = chain.make_ticket(s, o.address, 10**15)
+    chain.redeem(ticket, sig, rand)
+    events = fetch_events(p, start, chain.w3.eth.block_number)
+    names = [(e.contract, e.event) for e in events]
+    for expected in [
+        ("BondingManager", "TranscoderActivated"),
+        ("BondingManager", "StakeUpdate"),
+        ("BondingManager", "Bond"),
+        ("BondingManager", "TranscoderUpdate"),
+        ("TicketBroker", "DepositFunded"),
+        ("TicketBroker", "WinningTicketRedeemed"),
+    ]:
+        assert expected in names
+    assert names.index(("BondingManager", "Bond")) < names.index(("TicketBroker", "WinningTicketRedeemed"))
+    redeemed = next(e for e in events if e.event == "WinningTicketRedeemed")
+    assert redeemed.args["ticketHash"] == "0x" + ticket.hash().hex()
+    assert redeemed.args["faceValue"] == 10**15 and redeemed.args["recipient"] == o.address
+    assert len({e.key for e in events}) == len(events)
+    assert fetch_events(p, start, chain.w3.eth.block_number) == events  # same logs, same keys

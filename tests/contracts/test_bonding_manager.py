@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from web3.exceptions import ContractLogicError
+from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.logs import DISCARD
 
 from .conftest import ETH, LPT, Chain
@@ -185,6 +185,19 @@ def test_orchestrator_that_unbonds_its_whole_self_bond_resigns(chain: Chain) -> 
     assert chain.bonding.functions.nextRoundTotalActiveStake().call() == 0
     assert _stake(chain, d.address) == 300 * LPT  # the delegator keeps its stake and may leave
     chain.tx(chain.bonding.functions.unbond(300 * LPT), d.address)
+
+
+def test_a_slashed_orchestrator_is_inactive_at_once(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    chain.next_round()
+    assert chain.bonding.functions.isActiveTranscoder(o.address).call()
+    chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO, 10_000, 0), chain.owner)
+    assert not chain.bonding.functions.isActiveTranscoder(o.address).call()
+    with _reverts("caller must be an active transcoder"):
+        chain.tx(chain.bonding.functions.reward(), o.address)
+    chain.next_round(initialize=False)
+    with _reverts("current round is not initialized"):
+        chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO, 10_000, 0), chain.owner)
 
 
 # ------------------------------------------------------------------------------------------------ terms
@@ -386,3 +399,37 @@ def test_reverts_when_parameters_are_set_by_others(chain: Chain) -> None:
         chain.tx(chain.bonding.functions.setCurrentRoundTotalActiveStake(), d.address)
     chain.tx(chain.bonding.functions.setUnbondingPeriod(3), chain.owner)
     assert chain.bonding.functions.unbondingPeriod().call() == 3
+
+
+def test_reverts_when_a_bond_buys_no_share(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    chain.next_round()
+    chain.tx(chain.bonding.functions.reward(), o.address)  # a share is now worth more than one wei
+    d = chain.new_account(lpt=1)
+    with _reverts("bond amount too small"):
+        chain.tx(chain.bonding.functions.bond(1, o.address), d.address)
+
+
+def test_reverts_when_finder_fee_is_not_a_percentage(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    with _reverts("invalid finderFee percentage"):
+        chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO, 1, PPM + 1), chain.owner)
+
+
+def test_reverts_when_fees_go_to_an_address_that_refuses_eth(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
+    ticket, sig, rand = chain.make_ticket(s, o.address, 10**16)
+    chain.redeem(ticket, sig, rand)
+    with _reverts("ETH transfer failed"):  # the Controller has no receive function
+        chain.tx(chain.bonding.functions.withdrawFees(chain.controller.address, 10**16), o.address)
+
+
+def test_reverts_when_the_bonding_manager_may_not_take_the_tokens(chain: Chain) -> None:
+    o = chain.register(1000 * LPT)
+    d = chain.new_account()
+    chain.tx(chain.token.functions.transfer(d.address, 10 * LPT), chain.owner)  # but no approval
+    with pytest.raises(ContractCustomError):  # OpenZeppelin's ERC20InsufficientAllowance
+        chain.tx(chain.bonding.functions.bond(10 * LPT, o.address), d.address)
+    assert _stake(chain, d.address) == 0

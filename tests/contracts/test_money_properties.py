@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from .conftest import ETH, LPT, Chain
 from .model import PPM, PoolModel, fee_split, fees_for
 
+pytestmark = pytest.mark.slow  # each example drives the chain through many transactions
+
 SETTINGS = settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     # every example drives a chain: shrinking would take minutes, so a failure is reported as found
@@ -93,13 +96,25 @@ def test_fee_split_follows_fee_share_to_the_wei(
 OPS = st.lists(
     st.tuples(
         st.sampled_from(
-            ["bond", "unbond", "rebond", "withdraw_stake", "reward", "ticket", "withdraw_fees", "round", "slash"]
+            [
+                "bond",
+                "unbond",
+                "rebond",
+                "withdraw_stake",
+                "reward",
+                "ticket",
+                "ticket",
+                "withdraw_fees",
+                "round",
+                "slash",
+                "sender_exit",
+            ]
         ),
         st.integers(min_value=0, max_value=4),  # which actor
         st.integers(min_value=1, max_value=PPM),  # a size, in ppm of what is available
     ),
-    min_size=4,
-    max_size=14,
+    min_size=12,
+    max_size=30,
 )
 
 
@@ -118,12 +133,16 @@ def test_no_lpt_or_eth_appears_or_disappears(
 ) -> None:
     chain = chain_session
     with chain.isolated():
+        chain.tx(chain.bonding.functions.setUnbondingPeriod(1), chain.owner)  # so withdrawStake happens too
         supply0 = chain.token.functions.totalSupply().call()
         minter_eth0 = chain.w3.eth.get_balance(chain.minter.address)
         orchestrators = [chain.register(1000 * LPT, cuts[0], cuts[1]), chain.register(700 * LPT, cuts[2], cuts[3])]
         delegators = [chain.new_account(lpt=500 * LPT) for _ in range(3)]
         sender = chain.new_account(eth=1000 * ETH)
-        chain.tx(chain.broker.functions.fundDepositAndReserve(5 * ETH, 5 * ETH), sender.address, value=10 * ETH)
+        # a small deposit, so that later tickets are paid from the reserve
+        chain.tx(
+            chain.broker.functions.fundDepositAndReserve(ETH // 2, 9 * ETH + ETH // 2), sender.address, value=10 * ETH
+        )
         chain.next_round()
         bonded_lpt = 1700 * LPT
         nonce = 0
@@ -146,7 +165,8 @@ def test_no_lpt_or_eth_appears_or_disappears(
                 _try(chain, chain.bonding.functions.reward(), o.address)
             elif op == "ticket":
                 nonce += 1
-                ticket, sig, rand = chain.make_ticket(sender, o.address, ETH * size // PPM, nonce=nonce)
+                face = ETH // 10 + ETH * size // PPM
+                ticket, sig, rand = chain.make_ticket(sender, o.address, face, nonce=nonce)
                 _try(chain, chain.broker.functions.redeemWinningTicket(ticket.as_contract_args(), sig, rand), o.address)
             elif op == "withdraw_fees":
                 x = (d if who < 3 else o).address
@@ -155,6 +175,11 @@ def test_no_lpt_or_eth_appears_or_disappears(
                     _try(chain, chain.bonding.functions.withdrawFees(x, max(1, fees * size // PPM)), x)
             elif op == "round":
                 chain.next_round()
+            elif op == "sender_exit":
+                if _try(chain, chain.broker.functions.unlock(), sender.address):
+                    chain.next_round()
+                    chain.next_round()
+                    _try(chain, chain.broker.functions.withdraw(), sender.address)
             elif op == "slash":
                 _try(
                     chain, chain.bonding.functions.slashTranscoder(o.address, d.address, size // 10, size), chain.owner
@@ -188,12 +213,17 @@ def test_no_lpt_or_eth_appears_or_disappears(
             assert 0 <= total - held <= len(members)
         # ETH: the Minter holds the sender's funds plus every credited fee not yet withdrawn
         deposit, _, reserve, _ = chain.broker.functions.getSenderInfo(sender.address).call()
-        credited = sum(chain.broker.functions.feesCredited(o.address).call() for o in orchestrators)
+        # both orchestrators' counters were primed to 1 when they registered
+        credited = sum(chain.broker.functions.feeCounter(o.address).call() - 1 for o in orchestrators)
         withdrawn = sum(
             e.args.amount
             for e in chain.bonding.events.WithdrawFees().get_logs(from_block=0)  # type: ignore[attr-defined]
         )
         assert chain.w3.eth.get_balance(chain.minter.address) - minter_eth0 == deposit + reserve + credited - withdrawn
-        assert deposit + reserve + credited == 10 * ETH
+        exited = sum(
+            e.args.deposit + e.args.reserve
+            for e in chain.broker.events.Withdrawal().get_logs(from_block=0)  # type: ignore[attr-defined]
+        )
+        assert deposit + reserve + credited + exited == 10 * ETH
         owed = sum(chain.bonding.functions.pendingFees(x.address).call() for x in [*delegators, *orchestrators])
         assert 0 <= credited - withdrawn - owed <= 5 * (len(ops) + 1)

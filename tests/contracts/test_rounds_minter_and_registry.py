@@ -161,3 +161,43 @@ def test_service_uri_is_published_with_an_event(chain: Chain) -> None:
     assert chain.registry.functions.getServiceURI(chain.owner).call() == ""
     with _reverts("service URI is too long"):
         chain.tx(chain.registry.functions.setServiceURI("x" * 513), o.address)
+    chain.tx(chain.controller.functions.pause(), chain.owner)
+    with _reverts("system is paused"):
+        chain.tx(chain.registry.functions.setServiceURI("https://o2.example"), o.address)
+
+
+def test_the_deployment_round_is_initialized_at_deployment(chain: Chain) -> None:
+    from chalicelib.chain.deployment import ProtocolParams
+    from contracts.deploy import deploy
+
+    params = ProtocolParams.model_validate({**chain.deployment.params.model_dump(), "round_length": 10_000})
+    fresh = deploy(chain.w3, chain.owner, params)
+    rounds = chain.w3.eth.contract(address=fresh.address("RoundsManager"), abi=fresh.contracts["RoundsManager"].abi)
+    r = rounds.functions.currentRound().call()
+    assert rounds.functions.currentRoundInitialized().call()
+    assert rounds.functions.blockHashForRound(r).call() != b"\x00" * 32
+    with _reverts("round already initialized"):
+        chain.tx(rounds.functions.initializeRound(), chain.owner)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "reason"),
+    [
+        ("BondingManager", ("0x" + "00" * 20, 7, 10), "controller is null address"),
+        ("BondingManager", (None, 7, 0), "numActiveTranscoders must be greater than 0"),
+        ("Minter", (None, 10**9 + 1, 0, 0), "inflation must be a valid percentage"),
+        ("Minter", (None, 0, 10**9 + 1, 0), "inflation change must be a valid percentage"),
+        ("RoundsManager", (None, 0, 0), "round length cannot be 0"),
+        ("TicketBroker", (None, 2, 0), "ticketValidityPeriod must be greater than 0"),
+    ],
+)
+def test_reverts_when_constructor_parameters_are_invalid(
+    chain: Chain, name: str, args: tuple[object, ...], reason: str
+) -> None:
+    from contracts.deploy import load_artifact
+
+    artifact = load_artifact(name)
+    factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    args = tuple(chain.controller.address if a is None else a for a in args)
+    with _reverts(reason):
+        factory.constructor(*args).transact({"from": chain.owner})

@@ -13,6 +13,7 @@ from chalicelib.chain.tickets import (
     Ticket,
     is_valid_ticket_signature,
     is_winning_ticket,
+    parse_aux_data,
     recipient_rand,
     recipient_rand_hash,
     sign_ticket,
@@ -42,6 +43,7 @@ EXAMPLES = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 @given(ticket=tickets)
 def test_python_ticket_hash_equals_contract_hash(chain: Chain, ticket: Ticket) -> None:
     assert len(ticket.packed()) == TICKET_PACKED_LENGTH
+    assert parse_aux_data(ticket.aux_data) == (ticket.creation_round, ticket.creation_round_block_hash)
     assert bytes(chain.broker.functions.getTicketHash(ticket.as_contract_args()).call()) == ticket.hash()
 
 

@@ -44,5 +44,6 @@ interface IMinter {
 }
 
 interface ITicketBroker {
-    function feesCredited(address recipient) external view returns (uint256);
+    function feeCounter(address recipient) external view returns (uint256);
+    function primeFeeCounter(address recipient) external returns (bool primed);
 }
