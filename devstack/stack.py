@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -351,8 +352,7 @@ class LocalStack:
         found = sorted((self.root / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
         if not found:
             raise RuntimeError("Anvil is not installed under node_modules/@foundry-rs: run `make deps`")
-        # A block a second, so rounds (roundLength blocks) advance while the stack idles.
-        cmd = [str(found[0]), "--host", self.host, "--port", str(self.chain_port), "--block-time", "1", "--silent"]
+        cmd = [str(found[0]), "--host", self.host, "--port", str(self.chain_port), "--silent"]
         self._spawn("anvil", cmd, None, self.chain_url)
         self._wait_http("anvil", self.chain_url, time.monotonic() + 30)
         with (self.logs_dir / "deploy.log").open("ab") as log_file:
@@ -363,6 +363,15 @@ class LocalStack:
                 done = subprocess.run(step, cwd=self.root, stdout=log_file, stderr=subprocess.STDOUT, check=False)
                 if done.returncode != 0:
                     raise RuntimeError(f"{' '.join(step)} failed: see {self.logs_dir / 'deploy.log'}")
+        # Deployed with a block per transaction (fast); from now on also a block a second, so that
+        # rounds (roundLength blocks) advance while the stack idles, as on a real chain.
+        request = urllib.request.Request(
+            self.chain_url,
+            data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "evm_setIntervalMining", "params": [1]}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            answer.read()
         log.info("protocol contracts deployed: %s", self.deployment_file)
 
     def _serve_cmd(self, spec: StageSpec) -> list[str]:

@@ -138,20 +138,19 @@ def test_the_stack_with_a_chain_runs_anvil_with_the_protocol_deployed(tmp_path: 
         deployment = json.loads(stack.deployment_file.read_text())
         names = set(deployment["contracts"])
         assert {"Controller", "LivepeerToken", "BondingManager", "TicketBroker", "RoundsManager"} <= names
-        request = urllib.request.Request(
-            stack.chain_url,
-            data=json.dumps(
-                {
-                    "jsonrpc": "2.0",
-                    "id": 1,
-                    "method": "eth_getCode",
-                    "params": [deployment["contracts"]["TicketBroker"]["address"], "latest"],
-                }
-            ).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        code = json.loads(urllib.request.urlopen(request, timeout=5).read())["result"]
+        code = _rpc(stack.chain_url, "eth_getCode", deployment["contracts"]["TicketBroker"]["address"], "latest")
         assert len(code) > 1000  # the broker's runtime bytecode is there
         assert stack.env_for("dev")["LP_DEPLOYMENT_FILE"] == str(stack.deployment_file)
+        # Blocks keep coming while nothing happens, so rounds advance.
+        first = _rpc(stack.chain_url, "eth_blockNumber")
+        time.sleep(2.5)
+        assert int(_rpc(stack.chain_url, "eth_blockNumber"), 16) >= int(first, 16) + 2
         pid = next(p.pid for p in stack.status() if p.name == "anvil")
     assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+
+
+def _rpc(url: str, method: str, *params: Any) -> Any:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return json.loads(answer.read())["result"]
