@@ -30,7 +30,7 @@ class IngestOutcome:
 
     stream_id: str
     seq: int | None
-    status: str  # "accepted", "duplicate", "playlist", "ignored"
+    status: str  # "accepted", "duplicate" or "playlist"
     orchestrator: str | None = None
 
 

@@ -167,3 +167,16 @@ def test_a_missing_sequence_number_becomes_a_discontinuity(api: Api) -> None:
         ]  # fmt: skip
     late = api.push(stream["streamKey"], 2, sources[2].read_bytes())
     assert (late.status_code, late.json()["error"]["code"]) == (409, "segment_too_late")
+
+
+def test_streams_are_spread_across_the_orchestrators(api: Api, stack: LocalStack) -> None:
+    # Equal stakes: each stream picks either orchestrator with probability 1/2, so all 12 landing on
+    # one happens once in 2048 runs.
+    source = make_segments("240p", n=1)[0].read_bytes()
+    chosen = set()
+    for index in range(12):
+        stream = api.create_stream(f"spread-{index}")
+        response = api.push(stream["streamKey"], 0, source)
+        assert response.status_code == 202
+        chosen.add(response.json()["orchestrator"])
+    assert chosen == {stack.address_of(o.name) for o in stack.orchestrators}
