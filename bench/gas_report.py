@@ -29,7 +29,7 @@ from web3.contract import Contract  # noqa: E402
 from chalicelib.chain.deployment import ProtocolParams  # noqa: E402
 from chalicelib.chain.pool_hints import ZERO_ADDRESS, find_hints  # noqa: E402
 from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket  # noqa: E402
-from contracts.deploy import deploy  # noqa: E402
+from contracts.deploy import DEFAULT_PARAMS, deploy  # noqa: E402
 
 LPT = ETH = 10**18
 ROUND_LENGTH = 100
@@ -42,17 +42,12 @@ class Bench:
     def __init__(self, w3: Web3, pool_max: int) -> None:
         self.w3 = w3
         self.owner = w3.eth.accounts[0]
-        params = ProtocolParams(
-            round_length=ROUND_LENGTH,
-            round_lock_amount=100_000,
-            unbonding_period=7,
-            num_active_transcoders=pool_max,
-            ticket_validity_period=2,
-            unlock_period=2,
-            inflation=221_500,
-            inflation_change=500,
-            target_bonding_rate=500_000_000,
-            initial_supply=100_000_000 * LPT,
+        params = ProtocolParams.load(DEFAULT_PARAMS).model_copy(
+            update={
+                "round_length": ROUND_LENGTH,
+                "num_active_transcoders": pool_max,
+                "initial_supply": 100_000_000 * LPT,
+            }
         )
         d = deploy(w3, self.owner, params)
 

@@ -21,7 +21,7 @@ from web3.contract import Contract
 
 from chalicelib.chain.deployment import Deployment, ProtocolParams
 from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket
-from contracts.deploy import deploy
+from contracts.deploy import DEFAULT_PARAMS, deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
@@ -29,17 +29,8 @@ LPT = 10**18
 ETH = 10**18
 
 # Small rounds so tests move through them quickly; a small active set so eviction is cheap to reach.
-TEST_PARAMS = ProtocolParams(
-    round_length=200,
-    round_lock_amount=100_000,
-    unbonding_period=7,
-    num_active_transcoders=10,
-    ticket_validity_period=2,
-    unlock_period=2,
-    inflation=221_500,
-    inflation_change=500,
-    target_bonding_rate=500_000_000,
-    initial_supply=10_000_000 * LPT,
+TEST_PARAMS = ProtocolParams.load(DEFAULT_PARAMS).model_copy(
+    update={"round_length": 200, "num_active_transcoders": 10, "initial_supply": 10_000_000 * LPT}
 )
 
 
