@@ -1,33 +1,27 @@
-"""Chalice routes and event handlers: parse, call chalicelib, shape the response. Nothing else."""
+"""Chalice routes and event handlers: parse, call one domain function, shape the response. Nothing else."""
 
 from __future__ import annotations
 
 import functools
 import json
-import logging
-import random
 from collections.abc import Callable
 from typing import Any
 
-import requests
 from chalice.app import Chalice, CORSConfig, Rate, Response, SQSEvent
 from pydantic import ValidationError
 
-from chalicelib import aws
-from chalicelib.auth import check_api_key
-from chalicelib.config import settings
-from chalicelib.errors import ApiError, BadRequest, NotFound, Unprocessable
-from chalicelib.ingest import Gateway, ingest
-from chalicelib.intake import accept_job, parse_job
-from chalicelib.models import StreamCreate, StreamList
-from chalicelib.playback import Playback
-from chalicelib.results import handle_batch
-from chalicelib.segment_names import SegmentName, parse_ingest_name
-from chalicelib.segments import SegmentStore
-from chalicelib.streams import StreamStore, now_ms
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-log = logging.getLogger("app")
+from chalicelib.core.clock import now_ms
+from chalicelib.core.errors import ApiError, BadRequest, NotFound, invalid
+from chalicelib.core.logs import logger
+from chalicelib.core.resources import Role
+from chalicelib.core.settings import settings
+from chalicelib.ingest.names import parse_ingest_name
+from chalicelib.ingest.service import ingest
+from chalicelib.intake.service import accept_job, parse_job
+from chalicelib.playback.service import Playlist, Redirect
+from chalicelib.results.service import handle_results
+from chalicelib.streams.models import StreamCreate, StreamList
+from chalicelib.wiring import Wiring
 
 app = Chalice(app_name="lp-network")
 # Segments travel as MPEG-TS both ways; API Gateway must treat these (and, for pushes with no
@@ -36,26 +30,9 @@ app.api.binary_types.extend(["video/mp2t", "video/MP2T"])
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 PUBLIC = CORSConfig(allow_origin="*", max_age=600)
-STREAM_IDLE_AFTER_MS = 60_000
 
-
-def _stores() -> tuple[StreamStore, SegmentStore]:
-    s = settings()
-    return StreamStore(aws.table(s.name("streams"))), SegmentStore(aws.table(s.name("segments")))
-
-
-_HTTP = requests.Session()  # connection pooling to orchestrators' intakes
-_RNG = random.Random()
-
-
-def _gateway() -> Gateway:
-    streams, segments = _stores()
-    return Gateway(settings(), streams, segments, aws.client("s3"), _HTTP, _RNG)
-
-
-def _playback() -> Playback:
-    streams, segments = _stores()
-    return Playback(settings(), streams, segments)
+wiring = Wiring()
+logger.append_keys(stage=settings().stage)
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -72,17 +49,21 @@ def api(view: Callable[..., Response]) -> Callable[..., Response]:
         except ApiError as error:
             return _json(error.body(), error.status)
         except ValidationError as error:
-            issues = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()]
-            return _json(Unprocessable("invalid_body", "the body does not match the schema", errors=issues).body(), 422)
+            refused = invalid("invalid_body", "the body does not match the schema", error)
+            return _json(refused.body(), refused.status)
 
     return wrapper
 
 
-def _owner() -> str:
-    s = settings()
+def _header(name: str) -> str | None:
     request = app.current_request
     assert request is not None
-    return check_api_key(aws.table(s.name("apikeys")), request.headers.get("authorization"))
+    value: str | None = request.headers.get(name)
+    return value
+
+
+def _owner() -> str:
+    return wiring.apikeys().owner_of(_header("authorization"))
 
 
 def _body() -> bytes:
@@ -99,8 +80,8 @@ def _request_json() -> Any:
         raise BadRequest("invalid_json", "the body is not valid JSON") from None
 
 
-def _require_role(role: str) -> None:
-    if role not in settings().roles:
+def _require_role(role: Role) -> None:
+    if not settings().has_role(role):
         raise NotFound("not_served_here", f"this stage does not play the {role} role")
 
 
@@ -121,9 +102,8 @@ def create_stream() -> Response:
     """Create a stream; 201 with its id, stream key, playback id and rendition profiles."""
     _require_role("gateway")
     owner = _owner()
-    request = StreamCreate.model_validate(_request_json())
-    stream = _stores()[0].create(request, owner)
-    return _json(stream.wire(), 201)
+    stream = wiring.streams().create(StreamCreate.model_validate(_request_json()), owner)
+    return _json(stream.to_api().wire(), 201)
 
 
 @app.route("/stream", methods=["GET"])
@@ -131,7 +111,8 @@ def create_stream() -> Response:
 def list_streams() -> Response:
     """List the caller's streams."""
     _require_role("gateway")
-    return _json(StreamList(streams=_stores()[0].list_owned(_owner())).wire())
+    streams = wiring.streams().list_owned(_owner())
+    return _json(StreamList(streams=[s.to_api() for s in streams]).wire())
 
 
 @app.route("/stream/{stream_id}", methods=["GET"])
@@ -139,7 +120,7 @@ def list_streams() -> Response:
 def get_stream(stream_id: str) -> Response:
     """Return one stream."""
     _require_role("gateway")
-    return _json(_stores()[0].get(stream_id, _owner()).wire())
+    return _json(wiring.streams().get(stream_id, _owner()).to_api().wire())
 
 
 @app.route("/stream/{stream_id}", methods=["DELETE"])
@@ -147,7 +128,7 @@ def get_stream(stream_id: str) -> Response:
 def delete_stream(stream_id: str) -> Response:
     """Delete a stream: its key stops ingesting and its playback ends."""
     _require_role("gateway")
-    _stores()[0].delete(stream_id, _owner())
+    wiring.streams().delete(stream_id, _owner())
     return Response(body="", status_code=204)
 
 
@@ -159,18 +140,9 @@ def delete_stream(stream_id: str) -> Response:
 def push(stream_key: str, name: str) -> Response:
     """Take a segment (``<seq>.ts`` or ffmpeg's ``index<seq>.ts``) or a pushed playlist; 202."""
     _require_role("gateway")
-    request = app.current_request
-    assert request is not None
-    outcome = ingest(_gateway(), stream_key, name, _body(), request.headers.get("content-duration"))
-    return _json(
-        {
-            "streamId": outcome.stream_id,
-            "seq": outcome.seq,
-            "status": outcome.status,
-            "orchestrator": outcome.orchestrator,
-        },
-        202,
-    )
+    outcome = ingest(wiring.gateway(), stream_key, name, _body(), _header("content-duration"))
+    body = {"streamId": outcome.stream_id, "seq": outcome.seq, "status": outcome.status}
+    return _json({**body, "orchestrator": outcome.orchestrator}, 202)
 
 
 @app.route("/live/{stream_key}/{name}", methods=["DELETE"])
@@ -179,7 +151,7 @@ def push_delete(stream_key: str, name: str) -> Response:
     """ffmpeg's ``-hls_flags delete_segments`` sends DELETEs; they are accepted and ignored."""
     _require_role("gateway")
     parse_ingest_name(name)
-    _stores()[0].by_stream_key(stream_key)
+    wiring.streams().by_stream_key(stream_key)
     return Response(body="", status_code=204)
 
 
@@ -195,7 +167,7 @@ def _playlist(text: str) -> Response:
 def master_playlist(playback_id: str) -> Response:
     """The master playlist: every rendition and the source, with BANDWIDTH, RESOLUTION, CODECS."""
     _require_role("gateway")
-    return _playlist(_playback().master(playback_id))
+    return _playlist(wiring.playback().master(playback_id))
 
 
 @app.route("/hls/{playback_id}/{rendition}/{file}", methods=["GET"], cors=PUBLIC)
@@ -203,22 +175,13 @@ def master_playlist(playback_id: str) -> Response:
 def rendition_file(playback_id: str, rendition: str, file: str) -> Response:
     """A rendition's live media playlist (``index.m3u8``) or one of its segments (``<seq>.ts``)."""
     _require_role("gateway")
-    playback = _playback()
-    if file == "index.m3u8":
-        return _playlist(playback.media(playback_id, rendition))
-    target = parse_ingest_name(file)
-    if not isinstance(target, SegmentName):
-        raise NotFound("not_found", f"no file {file!r}")
-    key = playback.segment_key(playback_id, rendition, target.seq)
-    s = settings()
-    s3 = aws.client("s3")
-    if s.segment_delivery == "redirect":
-        url = s3.generate_presigned_url(
-            "get_object", Params={"Bucket": s.name("media"), "Key": key}, ExpiresIn=s.presign_ttl_s
-        )
-        return Response(body="", status_code=302, headers={"Location": url})
-    data = s3.get_object(Bucket=s.name("media"), Key=key)["Body"].read()
-    return Response(body=data, status_code=200, headers={"Content-Type": "video/mp2t", "Cache-Control": "max-age=3600"})
+    served = wiring.playback().rendition_file(playback_id, rendition, file)
+    if isinstance(served, Playlist):
+        return _playlist(served.text)
+    if isinstance(served, Redirect):
+        return Response(body="", status_code=302, headers={"Location": served.url})
+    headers: dict[str, str | list[str]] = {"Content-Type": "video/mp2t", "Cache-Control": "max-age=3600"}
+    return Response(body=served.data, status_code=200, headers=headers)
 
 
 # --- Orchestrator intake ------------------------------------------------------------------------
@@ -230,20 +193,8 @@ def intake() -> Response:
     """Take a transcode job from a gateway and queue it for this orchestrator's workers; 202."""
     _require_role("orchestrator")
     job = parse_job(_body())
-    s = settings()
-    message_id = accept_job(job, _my_address(), aws.client("sqs"), aws.queue_url(s.name("jobs")))
+    message_id = accept_job(job, wiring.address(), wiring.jobs_queue())
     return _json({"jobId": job.job_id, "messageId": message_id}, 202)
-
-
-@functools.lru_cache(maxsize=1)
-def _my_address() -> str | None:
-    key = settings().eth_private_key
-    if key is None:
-        return None
-    from eth_account import Account
-
-    address: str = Account.from_key(key.get_secret_value()).address
-    return address
 
 
 # --- Event handlers -------------------------------------------------------------------------------
@@ -253,14 +204,11 @@ if settings().has_role("gateway"):
     @app.on_sqs_message(queue=settings().name("results"), batch_size=10)
     def on_result(event: SQSEvent) -> dict[str, Any]:
         """A result manifest landed in S3: settle its segment. Failed records are retried."""
-        segments = _stores()[1]
-        s3 = aws.client("s3")
-        failed = handle_batch(((r.to_dict()["messageId"], r.body) for r in event), s3, segments)
-        return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+        return dict(handle_results(event.to_dict(), wiring.media(), wiring.segments()))
 
     @app.schedule(Rate(1, unit=Rate.MINUTES))
     def sweep_idle_streams(event: Any) -> None:
-        """Mark streams with no segment for a minute as inactive."""
-        idle = _stores()[0].mark_idle(now_ms() - STREAM_IDLE_AFTER_MS)
+        """Mark streams with no segment for a while as inactive."""
+        idle = wiring.streams().mark_idle(now_ms() - int(settings().stream_idle_after_s * 1000))
         if idle:
-            log.info("streams now idle: %s", ", ".join(idle))
+            logger.info("streams now idle", streams=idle)

@@ -69,8 +69,7 @@ def run(count: int, kind: str, pace_s: float) -> dict[str, Any]:
             task = progress.add_task(f"pushing {count} {kind} segments live", total=count)
             for seq, body in enumerate(segments):
                 started = time.perf_counter()
-                response = http.put(f"{stack.gateway_url}/live/{stream['streamKey']}/{seq}.ts", data=body,
-                                    timeout=30)
+                response = http.put(f"{stack.gateway_url}/live/{stream['streamKey']}/{seq}.ts", data=body, timeout=30)
                 accepted[seq] = time.time()
                 ingest_ms.append((time.perf_counter() - started) * 1000)
                 if response.status_code != 202:
@@ -100,8 +99,10 @@ def run(count: int, kind: str, pace_s: float) -> dict[str, Any]:
         "segments": count,
         "source": kind,
         "first_segment_latency_ms": (listed[0] - accepted[0]) * 1000,
-        "ingest_ms": {"p50": percentile(ingest_ms[1:] or ingest_ms, 50),
-                      "p95": percentile(ingest_ms[1:] or ingest_ms, 95)},
+        "ingest_ms": {
+            "p50": percentile(ingest_ms[1:] or ingest_ms, 50),
+            "p95": percentile(ingest_ms[1:] or ingest_ms, 95),
+        },
         "latency_ms": {"p50": percentile(latency, 50), "p95": percentile(latency, 95)},
         "transcode_ms": {"p50": percentile(transcode, 50), "p95": percentile(transcode, 95)},
         "overhead_ms": {"p50": percentile(overhead, 50), "p95": percentile(overhead, 95)},
@@ -116,12 +117,18 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     figures = run(args.segments, args.source, args.pace)
-    table = Table(title=f"pipeline latency, {figures['segments']} x 2 s {figures['source']} segments "
-                        f"(first excluded: {figures['first_segment_latency_ms']:.0f} ms)")
+    table = Table(
+        title=f"pipeline latency, {figures['segments']} x 2 s {figures['source']} segments "
+        f"(first excluded: {figures['first_segment_latency_ms']:.0f} ms)"
+    )
     for column in ("", "p50 (ms)", "p95 (ms)"):
         table.add_column(column, justify="right" if column else "left")
-    rows = (("ingest_ms", "upload → 202"), ("latency_ms", "202 → listed in every playlist"),
-            ("transcode_ms", "worker transcode"), ("overhead_ms", "pipeline overhead (latency − transcode)"))
+    rows = (
+        ("ingest_ms", "upload → 202"),
+        ("latency_ms", "202 → listed in every playlist"),
+        ("transcode_ms", "worker transcode"),
+        ("overhead_ms", "pipeline overhead (latency − transcode)"),
+    )
     for key, label in rows:
         table.add_row(label, f"{figures[key]['p50']:.0f}", f"{figures[key]['p95']:.0f}")
     console.print(table)

@@ -36,8 +36,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import av  # noqa: E402
 
-from chalicelib.models import Profile  # noqa: E402
-from chalicelib.profiles import DEFAULT_PROFILES  # noqa: E402
+from chalicelib.streams.profiles import DEFAULT_PROFILES, Profile  # noqa: E402
 from gpu_worker.encoders import EncoderChoice, libx264, select_encoder  # noqa: E402
 from gpu_worker.transcode import (  # noqa: E402
     AAC_BITRATE,

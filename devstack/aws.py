@@ -25,7 +25,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chalicelib.resources import BucketDef, Definitions, QueueDef, TableDef, definitions, dlq_name
+from chalicelib.core.resources import BucketDef, Definitions, QueueDef, TableDef, definitions, dlq_name
 
 log = logging.getLogger("devstack.aws")
 

@@ -25,8 +25,9 @@ from typing import Any
 
 import boto3
 
-from chalicelib.auth import new_api_key, store_api_key
-from chalicelib.config import Settings
+from chalicelib.auth.apikeys import new_api_key
+from chalicelib.auth.store import ApiKeyStore
+from chalicelib.core.settings import Settings
 from devstack import aws, keys
 
 log = logging.getLogger("devstack.stack")
@@ -502,7 +503,7 @@ class LocalStack:
         key = state.get("api_key") or new_api_key()
         table_name = self.settings(self.gateway.name).name("apikeys")
         table = self.session().resource("dynamodb", endpoint_url=self.endpoint_url).Table(table_name)
-        store_api_key(table, key, "devstack")
+        ApiKeyStore(table).register(key, "devstack")
         state["api_key"] = key
 
     def __enter__(self) -> LocalStack:

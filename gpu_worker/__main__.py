@@ -6,10 +6,10 @@ import argparse
 import logging
 import sys
 
+import boto3
 import requests
 
-from chalicelib.aws import client
-from chalicelib.config import settings
+from chalicelib.core.resources import physical_name
 from gpu_worker.encoders import select_encoder
 from gpu_worker.settings import WorkerSettings
 from gpu_worker.worker import JobQueue, Worker
@@ -38,11 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     encoder = select_encoder(options.encoder, options.x264_preset)
-    sqs = client("sqs")
+    sqs = boto3.session.Session().client("sqs", region_name=options.region)
     if options.queue_url:
         queue = JobQueue(sqs, options.queue_url)
     else:
-        queue = JobQueue.named(sqs, options.queue_name or settings().name("jobs"))
+        default = physical_name(options.stage, "jobs", options.resource_prefix)
+        queue = JobQueue.named(sqs, options.queue_name or default)
     with requests.Session() as session:
         worker = Worker(
             queue,

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from chalicelib.models import JobError, RenditionResult, TranscodeJob, TranscodeResult
+from chalicelib.jobs.models import JobError, RenditionResult, TranscodeJob, TranscodeResult
 from gpu_worker.encoders import EncoderChoice
 from gpu_worker.errors import SourceUnavailable, TranscodeError, UploadFailed
 from gpu_worker.transcode import Transcoded, transcode_segment

@@ -19,7 +19,7 @@ from av.packet import Packet
 from av.video.frame import PictureType, VideoFrame
 from av.video.stream import VideoStream
 
-from chalicelib.models import Profile
+from chalicelib.streams.profiles import Profile
 from gpu_worker.errors import TranscodeError
 from gpu_worker.rfc6381 import avc1_from_annexb
 

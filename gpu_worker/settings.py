@@ -22,6 +22,10 @@ class WorkerSettings(BaseSettings):
     # The jobs queue: its URL, or its name (default: the stage's ``jobs`` queue, e.g. lp-dev-jobs).
     queue_url: str | None = None
     queue_name: str | None = None
+    # The stage, resource prefix and region it serves: the same LP_* variables the app reads.
+    stage: str = Field(default="dev", validation_alias="LP_STAGE")
+    resource_prefix: str | None = Field(default=None, validation_alias="LP_RESOURCE_PREFIX")
+    region: str = Field(default="us-east-1", validation_alias="LP_REGION")
     # SQS long poll.
     wait_time_s: int = Field(default=20, ge=0, le=20)
     # Extend a running job's visibility this often, as a fraction of the queue's visibility timeout.

@@ -29,8 +29,8 @@ from av.packet import Packet
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from chalicelib.models import Profile, SourceInfo
-from chalicelib.profiles import fit
+from chalicelib.jobs.models import SourceInfo
+from chalicelib.streams.profiles import Profile, fit
 from gpu_worker.encoders import EncoderChoice
 from gpu_worker.errors import EmptySource, NoVideoStream, TranscodeError, UndecodableSource
 from gpu_worker.rendition import RenditionEncoder

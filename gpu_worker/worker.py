@@ -21,7 +21,7 @@ from typing import Any
 import requests
 from pydantic import ValidationError
 
-from chalicelib.models import TranscodeJob, TranscodeResult
+from chalicelib.jobs.models import TranscodeJob, TranscodeResult
 from gpu_worker.encoders import EncoderChoice
 from gpu_worker.jobs import process_job
 

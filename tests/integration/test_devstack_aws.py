@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib.auth import hash_api_key
-from chalicelib.resources import definitions
+from chalicelib.auth.apikeys import hash_api_key
+from chalicelib.core.resources import definitions
 from devstack import aws
 from devstack.stack import LocalStack, free_port
 

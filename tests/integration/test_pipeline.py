@@ -8,8 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from chalicelib.models import Profile
-from chalicelib.profiles import DEFAULT_PROFILES, fit
+from chalicelib.streams.profiles import DEFAULT_PROFILES, Profile, fit
 from devstack.stack import LocalStack
 from tests.integration.conftest import Api, playlist_segments, wait_for
 from tests.media import make_segments, probe

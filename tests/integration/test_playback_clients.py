@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.profiles import DEFAULT_PROFILES
+from chalicelib.streams.profiles import DEFAULT_PROFILES
 from tests.browser.player import browser_available, play_hls
 from tests.integration.conftest import Api, playlist_segments, wait_for
 from tests.media import make_segments

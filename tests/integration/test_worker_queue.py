@@ -24,8 +24,8 @@ import pytest
 import requests
 from moto.server import ThreadedMotoServer
 
-from chalicelib.models import JobOutput, TranscodeJob, TranscodeResult
-from chalicelib.profiles import DEFAULT_PROFILES
+from chalicelib.jobs.models import JobOutput, TranscodeJob, TranscodeResult
+from chalicelib.streams.profiles import DEFAULT_PROFILES
 from devstack.footage import REPO_ROOT
 from gpu_worker.encoders import libx264
 from gpu_worker.worker import Heartbeat, JobQueue, Worker

@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from chalicelib.config import OrchestratorEndpoint
-from chalicelib.dispatch import INTAKE_PATH, IntakeRefused, send
-from chalicelib.errors import Unavailable
+from chalicelib.core.errors import Unavailable
+from chalicelib.core.settings import OrchestratorEndpoint
+from chalicelib.dispatch.send import INTAKE_PATH, IntakeRefused, send
 
 
 class _Intake(BaseHTTPRequestHandler):

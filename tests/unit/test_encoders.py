@@ -7,7 +7,7 @@ import logging
 import av
 import pytest
 
-from chalicelib.profiles import DEFAULT_PROFILES
+from chalicelib.streams.profiles import DEFAULT_PROFILES
 from gpu_worker.encoders import (
     DEFAULT_X264_PRESET,
     NVENC,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import ApiError
-from chalicelib.mpegts import TS_PACKET, check_segment
+from chalicelib.core.errors import ApiError
+from chalicelib.ingest.mpegts import TS_PACKET, check_segment
 
 VALID = (b"\x47" + b"\x00" * (TS_PACKET - 1)) * 10
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.playlists import (
+from chalicelib.jobs.models import RenditionResult, SourceInfo
+from chalicelib.playback.hls import (
     Entry,
     discontinuity_sequence,
     media_sequence,
@@ -16,13 +15,22 @@ from chalicelib.playlists import (
     resolve,
     variants,
 )
+from chalicelib.segments.models import SegmentRecord, SegmentStatus
 
 PENDING_MS = 20_000
 MISSING_MS = 6_000
 
 
-def seg(seq: int, status: str = "ready", received: int = 0, duration_ms: int = 2000) -> dict[str, Any]:
-    return {"seq": seq, "status": status, "receivedAt": received, "durationMs": duration_ms}
+def seg(seq: int, status: str = "ready", received: int = 0, duration_ms: int = 2000) -> SegmentRecord:
+    return SegmentRecord(
+        stream_id="s",
+        seq=seq,
+        status=SegmentStatus(status),
+        source_key=f"source/s/{seq}.ts",
+        source_bytes=188,
+        received_at=received,
+        duration_ms=duration_ms,
+    )
 
 
 def test_ready_segments_are_listed_in_order() -> None:
@@ -81,22 +89,35 @@ def test_media_playlist_text() -> None:
 
 
 def test_master_playlist_lists_source_and_renditions_with_peak_bandwidth() -> None:
-    def ready(seq: int, scale: int) -> dict[str, Any]:
-        return {
-            "seq": seq,
-            "durationMs": 2000,
-            "sourceBytes": 500_000 * scale,
-            "sourceInfo": {"width": 1280, "height": 720, "videoCodec": "avc1.64001f", "audioCodec": "mp4a.40.2"},
-            "renditions": {
-                "240p0": {
-                    "width": 426,
-                    "height": 240,
-                    "bitrate": 250_000,
-                    "bytes": 70_000 * scale,
-                    "codecs": "avc1.42c015,mp4a.40.2",
+    def ready(seq: int, scale: int) -> SegmentRecord:
+        return seg(seq).model_copy(
+            update={
+                "source_bytes": 500_000 * scale,
+                "source_info": SourceInfo(
+                    width=1280,
+                    height=720,
+                    fps=25,
+                    duration_ms=2000,
+                    bitrate=2_000_000,
+                    video_codec="avc1.64001f",
+                    audio_codec="mp4a.40.2",
+                    frames=50,
+                ),
+                "renditions": {
+                    "240p0": RenditionResult(
+                        name="240p0",
+                        key=f"renditions/s/240p0/{seq}.ts",
+                        width=426,
+                        height=240,
+                        bitrate=250_000,
+                        bytes=70_000 * scale,
+                        codecs="avc1.42c015,mp4a.40.2",
+                        frames=50,
+                        duration_ms=2000,
+                    ),
                 },
-            },
-        }
+            }
+        )
 
     text = render_master(variants([ready(1, 1), ready(2, 2)]))
     assert text.splitlines()[3:] == [
@@ -118,7 +139,7 @@ _event = st.tuples(
 @given(st.lists(_event, min_size=5, max_size=80))
 def test_numbering_is_stable_across_reloads(events: list[tuple[str, int]]) -> None:
     window = 3
-    items: dict[int, dict[str, Any]] = {}
+    items: dict[int, SegmentRecord] = {}
     gaps: set[int] = set()
     now = 0
     next_seq = 0
@@ -127,14 +148,16 @@ def test_numbering_is_stable_across_reloads(events: list[tuple[str, int]]) -> No
     last_listed: list[int] = []
     for kind, pick in events:
         now += 1000
-        pending = [s for s, i in items.items() if i["status"] == "dispatched"]
+        pending = [s for s, i in items.items() if i.status == "dispatched"]
         if kind == "arrive":
             items[next_seq] = seg(next_seq, "dispatched", now)
             next_seq += 1
         elif kind == "skip":
             next_seq += 1
         elif kind in ("finish", "fail") and pending:
-            items[pending[pick % len(pending)]]["status"] = "ready" if kind == "finish" else "failed"
+            done = pending[pick % len(pending)]
+            status = SegmentStatus.READY if kind == "finish" else SegmentStatus.FAILED
+            items[done] = items[done].model_copy(update={"status": status})
         elif kind == "tick":
             now += 5000
         newest = sorted(items)[-3 * window :]

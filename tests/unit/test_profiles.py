@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.profiles import DEFAULT_PROFILES, fit
+from chalicelib.streams.profiles import DEFAULT_PROFILES, fit
 
 
 def test_default_ladder_from_1080p_matches_livepeer_sizes() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.errors import BadRequest
-from chalicelib.segment_names import PlaylistName, SegmentName, parse_ingest_name, segment_durations
+from chalicelib.core.errors import BadRequest
+from chalicelib.ingest.names import PlaylistName, SegmentName, parse_ingest_name, segment_durations
 
 
 @pytest.mark.parametrize(("name", "seq"), [("0.ts", 0), ("17.ts", 17), ("index3.ts", 3), ("seg_12.ts", 12)])

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from chalicelib.config import OrchestratorEndpoint
-from chalicelib.selection import rank, selection_weights
+from chalicelib.core.settings import OrchestratorEndpoint
+from chalicelib.dispatch.selection import rank, selection_weights
 
 ORCHS = [
     OrchestratorEndpoint(address="0xA", url="http://a", stake=600),

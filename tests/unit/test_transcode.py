@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.models import Profile
-from chalicelib.profiles import DEFAULT_PROFILES
+from chalicelib.streams.profiles import DEFAULT_PROFILES, Profile
 from gpu_worker.encoders import EncoderChoice, libx264
 from gpu_worker.errors import EmptySource, NoVideoStream, TranscodeError, UndecodableSource
 from gpu_worker.rfc6381 import avc1_from_annexb, avc1_from_avcc, mp4a_from_adts, mp4a_from_asc

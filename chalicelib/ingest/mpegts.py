@@ -6,7 +6,7 @@ body is a whole number of 188-byte transport packets, each starting with the syn
 
 from __future__ import annotations
 
-from chalicelib.errors import BadRequest, PayloadTooLarge, Unprocessable
+from chalicelib.core.errors import BadRequest, PayloadTooLarge, Unprocessable
 
 TS_PACKET = 188
 SYNC_BYTE = 0x47

@@ -6,7 +6,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chalicelib.config import OrchestratorEndpoint
+from chalicelib.core.settings import OrchestratorEndpoint
 
 STAKE_WEIGHT = 0.7
 UNIFORM_WEIGHT = 0.3

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class ApiError(Exception):
     """An error a client can act on: a stable ``code``, an HTTP ``status`` and a human message."""
@@ -73,3 +75,9 @@ class Unavailable(ApiError):
     """A dependency needed to take the request is down; retrying later may work (503)."""
 
     status = 503
+
+
+def invalid(code: str, message: str, error: ValidationError) -> Unprocessable:
+    """Return a 422 naming each failing field of a pydantic ``ValidationError`` (``loc`` and ``msg``)."""
+    issues = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()]
+    return Unprocessable(code, message, errors=issues)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from chalicelib.models import SOURCE_RENDITION
+from chalicelib.segments.models import SegmentRecord, SegmentStatus
+from chalicelib.streams.profiles import SOURCE_RENDITION
 
 HLS_VERSION = 3
 
@@ -35,18 +35,8 @@ class Listing:
     new_gaps: set[int] = field(default_factory=set)
 
 
-def segment_duration_s(item: dict[str, Any]) -> float:
-    """Return a segment's duration: the broadcaster's stated one, else the worker's measurement."""
-    if item.get("durationMs") is not None:
-        return int(item["durationMs"]) / 1000
-    source = item.get("sourceInfo") or {}
-    if source.get("durationMs") is not None:
-        return int(source["durationMs"]) / 1000
-    return 0.0
-
-
 def resolve(
-    items: Sequence[dict[str, Any]],
+    records: Sequence[SegmentRecord],
     gaps: Iterable[int],
     now_ms: int,
     pending_timeout_ms: int,
@@ -63,9 +53,9 @@ def resolve(
     new_gaps: set[int] = set()
     listed: list[tuple[int, float]] = []
     previous: int | None = None
-    for item in sorted(items, key=lambda i: int(i["seq"])):
-        seq = int(item["seq"])
-        waited = now_ms - int(item.get("receivedAt", now_ms))
+    for record in sorted(records, key=lambda r: r.seq):
+        seq = record.seq
+        waited = now_ms - record.received_at
         if previous is not None:
             hole = [s for s in range(previous + 1, seq) if s not in known_gaps and s not in new_gaps]
             if hole:
@@ -73,12 +63,11 @@ def resolve(
                     break
                 new_gaps.update(hole)
         previous = seq
-        status = item.get("status")
         if seq in known_gaps or seq in new_gaps:
             continue
-        if status == "ready":
-            listed.append((seq, segment_duration_s(item)))
-        elif status == "failed" or waited >= pending_timeout_ms:
+        if record.status == SegmentStatus.READY:
+            listed.append((seq, record.duration_s()))
+        elif record.status == SegmentStatus.FAILED or waited >= pending_timeout_ms:
             new_gaps.add(seq)
         else:
             break
@@ -133,29 +122,26 @@ class Variant:
     codecs: str
 
 
-def variants(ready_items: Sequence[dict[str, Any]]) -> list[Variant]:
+def variants(ready: Sequence[SegmentRecord]) -> list[Variant]:
     """Return the variants (renditions and source) seen in the newest ready segment.
 
     BANDWIDTH is the peak bitrate over the given segments, as HLS asks: bytes × 8 / duration.
     """
-    if not ready_items:
+    if not ready:
         return []
-    newest = max(ready_items, key=lambda i: int(i["seq"]))
-    source = newest["sourceInfo"]
-    audio = source.get("audioCodec")
-    source_codecs = ",".join(c for c in (source.get("videoCodec"), audio) if c)
+    newest = max(ready, key=lambda r: r.seq)
+    source = newest.source_info
+    assert source is not None, "a ready segment describes its source"
+    source_codecs = ",".join(c for c in (source.video_codec, source.audio_codec) if c)
     peaks: dict[str, int] = {}
-    for item in ready_items:
-        duration = segment_duration_s(item) or 1.0
-        peaks[SOURCE_RENDITION] = max(peaks.get(SOURCE_RENDITION, 0), int(int(item["sourceBytes"]) * 8 / duration))
-        for name, rendition in (item.get("renditions") or {}).items():
-            peaks[name] = max(peaks.get(name, 0), int(int(rendition["bytes"]) * 8 / duration))
-    result = [
-        Variant(SOURCE_RENDITION, peaks[SOURCE_RENDITION], int(source["width"]), int(source["height"]), source_codecs)
-    ]
-    renditions = newest.get("renditions") or {}
-    for name, r in sorted(renditions.items(), key=lambda kv: -int(kv[1]["height"])):
-        result.append(Variant(name, peaks.get(name, int(r["bitrate"])), int(r["width"]), int(r["height"]), r["codecs"]))
+    for record in ready:
+        duration = record.duration_s() or 1.0
+        peaks[SOURCE_RENDITION] = max(peaks.get(SOURCE_RENDITION, 0), int(record.source_bytes * 8 / duration))
+        for name, rendition in record.renditions.items():
+            peaks[name] = max(peaks.get(name, 0), int(rendition.bytes * 8 / duration))
+    result = [Variant(SOURCE_RENDITION, peaks[SOURCE_RENDITION], source.width, source.height, source_codecs)]
+    for name, r in sorted(newest.renditions.items(), key=lambda kv: -kv[1].height):
+        result.append(Variant(name, peaks.get(name, r.bitrate), r.width, r.height, r.codecs))
     return result
 
 

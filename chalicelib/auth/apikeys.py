@@ -1,13 +1,11 @@
-"""API keys: stored as SHA-256 hashes in the ``apikeys`` table, presented as ``Authorization: Bearer``."""
+"""API keys: made at random, stored only as their SHA-256, read from an ``Authorization: Bearer`` header."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import time
-from typing import Any
 
-from chalicelib.errors import Unauthorized
+from chalicelib.core.errors import Unauthorized
 
 
 def hash_api_key(key: str) -> str:
@@ -20,11 +18,6 @@ def new_api_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-def store_api_key(table: Any, key: str, name: str) -> None:
-    """Register ``key`` in the ``apikeys`` table (idempotent)."""
-    table.put_item(Item={"keyHash": hash_api_key(key), "name": name, "createdAt": int(time.time() * 1000)})
-
-
 def bearer_token(authorization: str | None) -> str:
     """Return the token of an ``Authorization: Bearer <token>`` header or raise ``Unauthorized``."""
     if not authorization:
@@ -33,12 +26,3 @@ def bearer_token(authorization: str | None) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("malformed_authorization", "expected 'Authorization: Bearer <api key>'")
     return token.strip()
-
-
-def check_api_key(table: Any, authorization: str | None) -> str:
-    """Return the name the presented API key was registered under, or raise ``Unauthorized``."""
-    token = bearer_token(authorization)
-    item = table.get_item(Key={"keyHash": hash_api_key(token)}).get("Item")
-    if item is None:
-        raise Unauthorized("invalid_api_key", "the API key is not known")
-    return str(item["name"])

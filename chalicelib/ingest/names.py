@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chalicelib.errors import BadRequest
+from chalicelib.core.errors import BadRequest
 
 # `12.ts` (Livepeer's form) or `index12.ts` (what `ffmpeg -f hls` names its segments).
 _SEGMENT = re.compile(r"^(?P<prefix>[A-Za-z_]*)(?P<seq>[0-9]{1,15})\.ts$")

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chalicelib.resources import Role, physical_name
+from chalicelib.core.resources import Role, physical_name
 
 MiB = 1024 * 1024
 
@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     segment_delivery: Literal["proxy", "redirect"] = "proxy"
     presign_ttl_s: int = 3600
     intake_timeout_s: float = 5.0
+    # A stream with no segment for this long is marked inactive by the idle sweeper.
+    stream_idle_after_s: float = 60.0
 
     def name(self, logical: str) -> str:
         """Return the physical name of one of this stage's resources."""

@@ -1,0 +1,1 @@
+"""What every capability shares: settings, resource names, AWS clients, errors, clock, logs, SQS batches."""

@@ -1,0 +1,1 @@
+"""Ingest: a broadcaster's pushed segment (or playlist) is checked, stored and handed to dispatch."""

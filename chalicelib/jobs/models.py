@@ -1,0 +1,92 @@
+"""The transcode job a gateway sends an orchestrator, and the result manifest its worker writes.
+
+JSON is camelCase on the wire (Livepeer Studio's shape); Python attributes are snake_case.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from chalicelib.core.models import ApiModel
+from chalicelib.streams.profiles import Profile
+
+
+class JobOutput(ApiModel):
+    """Where the worker puts one rendition: a presigned PUT URL for the object key."""
+
+    profile: Profile
+    key: str
+    upload_url: str
+
+
+class TranscodeJob(ApiModel):
+    """One segment to transcode: sent by the gateway to an orchestrator's intake, then queued."""
+
+    job_id: str
+    stream_id: str
+    seq: Annotated[int, Field(ge=0)]
+    source_url: str
+    source_bytes: Annotated[int, Field(ge=1)]
+    duration_ms: Annotated[int, Field(ge=0)] | None = None
+    outputs: Annotated[list[JobOutput], Field(max_length=9)]
+    result_key: str
+    result_url: str
+    orchestrator: str
+    created_at: int
+
+
+class SourceInfo(ApiModel):
+    """What the worker found in the source segment."""
+
+    width: int
+    height: int
+    fps: float
+    duration_ms: int
+    bitrate: int
+    video_codec: str
+    audio_codec: str | None = None
+    frames: int
+
+
+class RenditionResult(ApiModel):
+    """One rendition the worker produced."""
+
+    name: str
+    key: str
+    width: int
+    height: int
+    bitrate: int
+    codecs: str
+    frames: int
+    duration_ms: int
+    bytes: int
+    # Wall time of this rendition's encode (renditions encode side by side).
+    encode_ms: int | None = None
+
+
+class JobError(ApiModel):
+    """Why a job failed: a stable code and a message."""
+
+    code: str
+    message: str
+
+
+class TranscodeResult(ApiModel):
+    """The result manifest the worker writes to ``result_key``; its arrival drives the playlists."""
+
+    job_id: str
+    stream_id: str
+    seq: int
+    orchestrator: str
+    status: Literal["ok", "failed"]
+    attempt: int = 1
+    # True when the queue will not deliver the job again (the last attempt failed).
+    final: bool = True
+    error: JobError | None = None
+    source: SourceInfo | None = None
+    renditions: list[RenditionResult] = Field(default_factory=list)
+    encoder: str | None = None
+    transcode_ms: int | None = None
+    worker: str | None = None

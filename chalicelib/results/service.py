@@ -1,0 +1,67 @@
+"""The gateway's results handler: a worker's result manifest landed in S3, so settle the segment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from pydantic import ValidationError
+
+from chalicelib.core.batch import SQSRecord, process_sqs_batch, s3_objects_created
+from chalicelib.core.clock import now_ms
+from chalicelib.core.logs import log_context, logger
+from chalicelib.jobs.models import TranscodeResult
+from chalicelib.segments.media import MediaBucket
+from chalicelib.segments.media_keys import parse_result_key
+from chalicelib.segments.store import SegmentStore
+
+
+class BadResult(Exception):
+    """A manifest that can never be applied (retrying will not help)."""
+
+
+def apply_result(media: MediaBucket, segments: SegmentStore, key: str) -> bool:
+    """Read one result manifest and apply it to its segment; True if it changed the segment."""
+    location = parse_result_key(key)
+    if location is None:
+        logger.info("not a result manifest: ignored", key=key)
+        return False
+    stream_id, seq = location
+    with log_context(stream_id=stream_id, seq=seq):
+        try:
+            result = TranscodeResult.model_validate_json(media.read(key))
+        except ValidationError as error:
+            raise BadResult(f"{key}: unreadable manifest: {error}") from None
+        if (result.stream_id, result.seq) != location:
+            raise BadResult(f"{key}: manifest is for {result.stream_id}/{result.seq}")
+        if result.status == "ok" and result.source is None:
+            raise BadResult(f"{key}: an ok result must describe its source")
+        changed = segments.record_result(result, now_ms())
+        logger.info(
+            "result applied" if changed else "result already settled",
+            job_id=result.job_id,
+            status=result.status,
+            orchestrator=result.orchestrator,
+        )
+        return changed
+
+
+def handle_results(event: dict[str, Any], media: MediaBucket, segments: SegmentStore) -> PartialItemFailureResponse:
+    """Apply every manifest an SQS batch of S3 notifications names; failed records are retried."""
+
+    def handle(record: SQSRecord) -> None:
+        try:
+            for created in s3_objects_created(record):
+                if created.bucket != media.name:
+                    raise BadResult(f"a notification from bucket {created.bucket}, not {media.name}")
+                apply_result(media, segments, created.key)
+        except BadResult as error:
+            # Retrying will not help, but failing it keeps it: after the retries the queue's redrive
+            # policy moves it to the dead-letter queue, where an operator can read it.
+            logger.error("bad result", message_id=record.message_id, reason=str(error))
+            raise
+        except Exception:
+            logger.exception("result message failed; it will be retried", message_id=record.message_id)
+            raise
+
+    return process_sqs_batch(event, handle)

@@ -1,0 +1,36 @@
+"""The media bucket: sources, renditions and result manifests, read, written and presigned in one place."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+TS_CONTENT_TYPE = "video/mp2t"
+JSON_CONTENT_TYPE = "application/json"
+
+
+class MediaBucket:
+    """One stage's media bucket."""
+
+    def __init__(self, s3: S3Client, bucket: str) -> None:
+        self._s3 = s3
+        self.name = bucket
+
+    def put(self, key: str, body: bytes, content_type: str = TS_CONTENT_TYPE) -> None:
+        """Store ``body`` at ``key``."""
+        self._s3.put_object(Bucket=self.name, Key=key, Body=body, ContentType=content_type)
+
+    def read(self, key: str) -> bytes:
+        """Return the object at ``key``."""
+        return self._s3.get_object(Bucket=self.name, Key=key)["Body"].read()
+
+    def presigned_get(self, key: str, ttl_s: int) -> str:
+        """Return a URL that GETs ``key`` for ``ttl_s`` seconds without credentials."""
+        return self._s3.generate_presigned_url("get_object", Params={"Bucket": self.name, "Key": key}, ExpiresIn=ttl_s)
+
+    def presigned_put(self, key: str, ttl_s: int, content_type: str) -> str:
+        """Return a URL that PUTs ``key`` (with exactly ``content_type``) for ``ttl_s`` seconds."""
+        params = {"Bucket": self.name, "Key": key, "ContentType": content_type}
+        return self._s3.generate_presigned_url("put_object", Params=params, ExpiresIn=ttl_s)

@@ -1,0 +1,135 @@
+"""The ``segments`` table: claim a sequence number once, then record dispatch and the worker's result."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from chalicelib.core.dynamo import condition_failed, to_dynamo
+from chalicelib.jobs.models import JobError, TranscodeResult
+from chalicelib.segments.models import SegmentRecord, SegmentStatus
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+_NO_REASON = JobError(code="unknown", message="no reason given")
+# Reserved words in DynamoDB expressions, spelled through placeholders.
+_NAMES = {"#s": "status", "#err": "error"}
+
+
+class SegmentStore:
+    """The ``segments`` table: hash ``streamId``, range ``seq``."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def claim(
+        self, stream_id: str, seq: int, source_key: str, size: int, received_at: int, duration_ms: int | None
+    ) -> bool:
+        """Record a received segment; False if this sequence number was already received."""
+        record = SegmentRecord(
+            stream_id=stream_id,
+            seq=seq,
+            status=SegmentStatus.RECEIVED,
+            source_key=source_key,
+            source_bytes=size,
+            received_at=received_at,
+            duration_ms=duration_ms,
+        )
+        item = record.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"renditions"})
+        try:
+            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(seq)")
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
+
+    def get(self, stream_id: str, seq: int) -> SegmentRecord | None:
+        """Return one segment, or None."""
+        item = self._table.get_item(Key={"streamId": stream_id, "seq": seq}, ConsistentRead=True).get("Item")
+        return None if item is None else SegmentRecord.model_validate(item)
+
+    def mark_dispatched(self, stream_id: str, seq: int, orchestrator: str, job_id: str) -> None:
+        """Record which orchestrator took the job (unless a result already arrived)."""
+        self._update_if(
+            stream_id,
+            seq,
+            "SET #s = :d, orchestrator = :o, jobId = :j",
+            "#s = :r",
+            {
+                ":d": SegmentStatus.DISPATCHED.value,
+                ":o": orchestrator,
+                ":j": job_id,
+                ":r": SegmentStatus.RECEIVED.value,
+            },
+        )
+
+    def set_declared_duration(self, stream_id: str, seq: int, duration_ms: int) -> None:
+        """Take a broadcaster's stated duration (a pushed playlist's EXTINF) for a received segment."""
+        condition = "attribute_exists(seq) AND attribute_not_exists(durationMs)"
+        self._update_if(stream_id, seq, "SET durationMs = :d", condition, {":d": duration_ms})
+
+    def record_result(self, result: TranscodeResult, completed_at: int) -> bool:
+        """Apply a worker's result once; False when the segment was already settled or is unknown."""
+        values: dict[str, Any] = {":at": completed_at}
+        if result.status == "ok":
+            assert result.source is not None
+            update = (
+                "SET #s = :ready, renditions = :r, sourceInfo = :src, encoder = :e, "
+                "transcodeMs = :t, completedAt = :at, resultOrchestrator = :o"
+            )
+            values |= {
+                ":ready": SegmentStatus.READY.value,
+                ":r": to_dynamo({r.name: r.wire() for r in result.renditions}),
+                ":src": to_dynamo(result.source.wire()),
+                ":e": result.encoder or "unknown",
+                ":t": result.transcode_ms or 0,
+                ":o": result.orchestrator,
+            }
+        elif result.final:
+            update = "SET #s = :failed, #err = :err, attempts = :n, completedAt = :at"
+            values |= {":failed": SegmentStatus.FAILED.value, ":err": (result.error or _NO_REASON).wire()}
+            values[":n"] = result.attempt
+        else:  # a failed attempt the queue will retry: note it, leave the status
+            update = "SET #err = :err, attempts = :n"
+            values = {":err": (result.error or _NO_REASON).wire(), ":n": result.attempt}
+        return self._update_if(
+            result.stream_id,
+            result.seq,
+            update,
+            "attribute_exists(seq) AND #s <> :ready AND #s <> :failed",
+            {":ready": SegmentStatus.READY.value, ":failed": SegmentStatus.FAILED.value, **values},
+        )
+
+    def newest(self, stream_id: str, limit: int) -> list[SegmentRecord]:
+        """Return up to ``limit`` segments with the highest sequence numbers, ascending."""
+        page = self._table.query(
+            KeyConditionExpression=Key("streamId").eq(stream_id),
+            ScanIndexForward=False,
+            Limit=limit,
+            ConsistentRead=True,
+        )
+        records = [SegmentRecord.model_validate(item) for item in page.get("Items", [])]
+        return sorted(records, key=lambda r: r.seq)
+
+    def _update_if(self, stream_id: str, seq: int, update: str, condition: str, values: dict[str, Any]) -> bool:
+        """Apply ``update`` when ``condition`` holds; False (and no error) when it does not."""
+        request: dict[str, Any] = {
+            "Key": {"streamId": stream_id, "seq": seq},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+        names = {name: attribute for name, attribute in _NAMES.items() if name in update or name in condition}
+        if names:  # DynamoDB refuses an empty map
+            request["ExpressionAttributeNames"] = names
+        try:
+            self._table.update_item(**request)
+        except ClientError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True

@@ -1,0 +1,171 @@
+"""The ``streams`` table: create, look up (by id, stream key, playback id), list, delete, ingest state."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
+from botocore.exceptions import ClientError
+
+from chalicelib.core.clock import now_ms
+from chalicelib.core.dynamo import condition_failed
+from chalicelib.core.errors import Gone, NotFound
+from chalicelib.streams.models import StreamCreate, StreamRecord
+from chalicelib.streams.profiles import DEFAULT_PROFILES
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+_KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _stream_key() -> str:
+    # Livepeer's shape: four groups of four, e.g. "abcd-1234-efgh-5678" (about 82 bits).
+    return "-".join("".join(secrets.choice(_KEY_ALPHABET) for _ in range(4)) for _ in range(4))
+
+
+def _playback_id() -> str:
+    return secrets.token_hex(8)
+
+
+class StreamStore:
+    """Streams in the ``streams`` table (GSIs ``byStreamKey`` and ``byPlaybackId``)."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def create(self, request: StreamCreate, owner: str) -> StreamRecord:
+        """Create a stream with fresh id, stream key and playback id; default ladder if none given."""
+        record = StreamRecord(
+            id=str(uuid.uuid4()),
+            name=request.name,
+            stream_key=_stream_key(),
+            playback_id=_playback_id(),
+            profiles=request.profiles if request.profiles is not None else list(DEFAULT_PROFILES),
+            record=request.record,
+            created_at=now_ms(),
+            owner=owner,
+        )
+        item = record.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"gaps"})
+        self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+        return record
+
+    def find(self, stream_id: str) -> StreamRecord | None:
+        """Return a stream, deleted or not, or None."""
+        item = self._table.get_item(Key={"id": stream_id}, ConsistentRead=True).get("Item")
+        return None if item is None else StreamRecord.model_validate(item)
+
+    def get(self, stream_id: str, owner: str | None = None) -> StreamRecord:
+        """Return a live (not deleted) stream, optionally only if ``owner`` owns it."""
+        record = self.find(stream_id)
+        if record is None or record.deleted or (owner is not None and record.owner != owner):
+            raise NotFound("stream_not_found", f"no stream {stream_id!r}")
+        return record
+
+    def list_owned(self, owner: str) -> list[StreamRecord]:
+        """Return the owner's streams, newest first."""
+        mine = [r for r in self._scan(Attr("owner").eq(owner)) if not r.deleted]
+        return sorted(mine, key=lambda r: r.created_at, reverse=True)
+
+    def delete(self, stream_id: str, owner: str) -> None:
+        """Mark a stream deleted: its key stops ingesting, its playback ends (idempotent)."""
+        self.get(stream_id, owner)
+        self._table.update_item(
+            Key={"id": stream_id},
+            UpdateExpression="SET deleted = :t, isActive = :f",
+            ExpressionAttributeValues={":t": True, ":f": False},
+        )
+
+    def _by_index(self, index: str, attribute: str, value: str) -> StreamRecord | None:
+        page = self._table.query(IndexName=index, KeyConditionExpression=Key(attribute).eq(value), Limit=1)
+        items = page.get("Items", [])
+        return StreamRecord.model_validate(items[0]) if items else None
+
+    def by_stream_key(self, stream_key: str) -> StreamRecord:
+        """Return the stream of an ingest stream key; 404 if unknown, 410 if deleted."""
+        found = self._by_index("byStreamKey", "streamKey", stream_key)
+        if found is None:
+            raise NotFound("unknown_stream_key", "no stream has this stream key")
+        # The index is eventually consistent; read the item itself for the current state.
+        current = self.find(found.id) or found
+        if found.deleted or current.deleted:
+            raise Gone("stream_deleted", "the stream of this stream key was deleted")
+        return current
+
+    def by_playback_id(self, playback_id: str) -> StreamRecord:
+        """Return the stream of a playback id; 404 if unknown or deleted."""
+        found = self._by_index("byPlaybackId", "playbackId", playback_id)
+        if found is None or found.deleted:
+            raise NotFound("unknown_playback_id", "no stream has this playback id")
+        return found
+
+    def touch(self, stream_id: str, seq: int, when_ms: int) -> None:
+        """Record ingest activity: active, last seen, and the highest sequence number so far."""
+        self._table.update_item(
+            Key={"id": stream_id},
+            UpdateExpression="SET isActive = :t, lastSeen = :now",
+            ExpressionAttributeValues={":t": True, ":now": when_ms},
+        )
+        try:
+            self._table.update_item(
+                Key={"id": stream_id},
+                UpdateExpression="SET maxSeq = :s",
+                ConditionExpression="attribute_not_exists(maxSeq) OR maxSeq < :s",
+                ExpressionAttributeValues={":s": seq},
+            )
+        except ClientError as error:
+            if not condition_failed(error):
+                raise
+
+    def set_orchestrator(self, stream_id: str, address: str) -> None:
+        """Remember which orchestrator the stream's segments go to (sticky selection)."""
+        self._table.update_item(
+            Key={"id": stream_id},
+            UpdateExpression="SET orchestrator = :o",
+            ExpressionAttributeValues={":o": address},
+        )
+
+    def add_gaps(self, stream_id: str, seqs: Iterable[int]) -> None:
+        """Declare sequence numbers as permanent gaps in the stream's playlists (idempotent)."""
+        values = set(seqs)
+        if values:
+            self._table.update_item(
+                Key={"id": stream_id},
+                UpdateExpression="ADD gaps :g",
+                ExpressionAttributeValues={":g": values},
+            )
+
+    def mark_idle(self, idle_before_ms: int) -> list[str]:
+        """Mark active streams not seen since ``idle_before_ms`` as inactive; return their ids."""
+        idle: list[str] = []
+        for record in self._scan(Attr("isActive").eq(True)):
+            if (record.last_seen or 0) >= idle_before_ms:
+                continue
+            try:
+                self._table.update_item(
+                    Key={"id": record.id},
+                    UpdateExpression="SET isActive = :f",
+                    ConditionExpression="lastSeen < :cut",
+                    ExpressionAttributeValues={":f": False, ":cut": idle_before_ms},
+                )
+            except ClientError as error:  # a segment arrived meanwhile: still active
+                if not condition_failed(error):
+                    raise
+                continue
+            idle.append(record.id)
+        return idle
+
+    def _scan(self, condition: ConditionBase) -> Iterator[StreamRecord]:
+        # A scan reads the whole table: fine for the local stack and small deployments; an owner GSI
+        # and a sparse "active" index replace it at scale.
+        kwargs: dict[str, Any] = {"FilterExpression": condition}
+        while True:
+            page = self._table.scan(**kwargs)
+            for item in page.get("Items", []):
+                yield StreamRecord.model_validate(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
