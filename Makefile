@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all demo test up down bench lint typecheck bundle-check deps system-deps clean
+.PHONY: all demo test test-fast up down bench lint typecheck bundle-check deps system-deps clean
 
 all: test
 
@@ -51,7 +51,7 @@ demo: deps ## start the stack, push real footage live, print the playback URL an
 ## Checks ------------------------------------------------------------------------------------------
 lint: $(VENV)/stamp
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check chalicelib gpu_worker devstack app.py
+	$(VENV)/bin/ruff format --check chalicelib gpu_worker devstack app.py tests bench
 
 typecheck: $(VENV)/stamp
 	$(VENV)/bin/mypy --strict chalicelib gpu_worker
@@ -62,6 +62,11 @@ bundle-check: $(VENV)/stamp ## the Lambda bundle builds and fits Lambda's limits
 
 test: deps lint typecheck bundle-check contracts
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Lint, types and the in-process tests of every domain package (moto's mock_aws, chalice.test): no
+# local stack, no chain, no browser; well under a minute.
+test-fast: $(VENV)/stamp lint typecheck
+	$(PY) -m pytest tests/domain $(PYTEST_ARGS)
 
 bench: deps contracts ## transcode vs ffmpeg CLI, pipeline latency, contract gas
 	$(PY) bench/transcode_bench.py

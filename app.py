@@ -15,11 +15,11 @@ from chalicelib.core.errors import ApiError, BadRequest, NotFound, invalid
 from chalicelib.core.logs import logger
 from chalicelib.core.resources import Role
 from chalicelib.core.settings import settings
-from chalicelib.ingest.names import parse_ingest_name
 from chalicelib.ingest.service import ingest
 from chalicelib.intake.service import accept_job, parse_job
 from chalicelib.playback.service import Playlist, Redirect
 from chalicelib.results.service import handle_results
+from chalicelib.segments.names import parse_ingest_name
 from chalicelib.streams.models import StreamCreate, StreamList
 from chalicelib.wiring import Wiring
 
@@ -81,7 +81,7 @@ def _request_json() -> Any:
 
 
 def _require_role(role: Role) -> None:
-    if not settings().has_role(role):
+    if not wiring.settings.has_role(role):
         raise NotFound("not_served_here", f"this stage does not play the {role} role")
 
 
@@ -89,7 +89,7 @@ def _require_role(role: Role) -> None:
 @api
 def health() -> Response:
     """Liveness: the stage's name and roles."""
-    s = settings()
+    s = wiring.settings
     return _json({"status": "ok", "stage": s.stage, "roles": list(s.roles)})
 
 
@@ -209,6 +209,6 @@ if settings().has_role("gateway"):
     @app.schedule(Rate(1, unit=Rate.MINUTES))
     def sweep_idle_streams(event: Any) -> None:
         """Mark streams with no segment for a while as inactive."""
-        idle = wiring.streams().mark_idle(now_ms() - int(settings().stream_idle_after_s * 1000))
+        idle = wiring.streams().mark_idle(now_ms() - int(wiring.settings.stream_idle_after_s * 1000))
         if idle:
             logger.info("streams now idle", streams=idle)

@@ -27,7 +27,8 @@ class Wiring:
     """Builds what a handler needs. Stores are cheap wrappers over per-thread tables: one per call."""
 
     def __init__(self, settings_source: Callable[[], Settings] = settings) -> None:
-        self._settings = settings_source
+        # Replaceable, so that tests can run the same handlers with other settings.
+        self.settings_source = settings_source
         # One pooled session to the orchestrators' intakes, one random source for selection.
         self.http = requests.Session()
         self.rng = random.Random()
@@ -35,7 +36,7 @@ class Wiring:
     @property
     def settings(self) -> Settings:
         """The stage's settings."""
-        return self._settings()
+        return self.settings_source()
 
     def streams(self) -> StreamStore:
         """The ``streams`` table."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 import boto3
@@ -11,6 +10,7 @@ import requests
 
 from chalicelib.core.resources import physical_name
 from gpu_worker.encoders import select_encoder
+from gpu_worker.logs import log
 from gpu_worker.settings import WorkerSettings
 from gpu_worker.worker import JobQueue, Worker
 
@@ -32,11 +32,7 @@ def parse_args(argv: list[str] | None = None) -> WorkerSettings:
 def main(argv: list[str] | None = None) -> int:
     """Start the worker: choose the encoder, find the queue, loop until stopped."""
     options = parse_args(argv)
-    logging.basicConfig(
-        level=options.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    log.setLevel(options.log_level.upper())
     encoder = select_encoder(options.encoder, options.x264_preset)
     sqs = boto3.session.Session().client("sqs", region_name=options.region)
     if options.queue_url:

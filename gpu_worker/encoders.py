@@ -7,7 +7,6 @@ into PyAV's FFmpeg whether or not a GPU is present: only opening it tells (witho
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -15,7 +14,7 @@ from fractions import Fraction
 import av
 from av.video.frame import VideoFrame
 
-log = logging.getLogger(__name__)
+from gpu_worker.logs import log
 
 NVENC = "h264_nvenc"
 X264 = "libx264"

@@ -3,7 +3,6 @@ renditions and the result manifest. No queue here: the loop in ``worker.py`` own
 
 from __future__ import annotations
 
-import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,9 +11,8 @@ import requests
 from chalicelib.jobs.models import JobError, RenditionResult, TranscodeJob, TranscodeResult
 from gpu_worker.encoders import EncoderChoice
 from gpu_worker.errors import SourceUnavailable, TranscodeError, UploadFailed
+from gpu_worker.logs import log
 from gpu_worker.transcode import Transcoded, transcode_segment
-
-log = logging.getLogger(__name__)
 
 TS_CONTENT_TYPE = "video/mp2t"
 JSON_CONTENT_TYPE = "application/json"

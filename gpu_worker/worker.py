@@ -10,13 +10,12 @@ job runs a heartbeat keeps extending its visibility; SIGTERM/SIGINT finish the j
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import threading
 import time
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import requests
 from pydantic import ValidationError
@@ -24,10 +23,12 @@ from pydantic import ValidationError
 from chalicelib.jobs.models import TranscodeJob, TranscodeResult
 from gpu_worker.encoders import EncoderChoice
 from gpu_worker.jobs import process_job
+from gpu_worker.logs import log, log_context
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
 
 __all__ = ["Heartbeat", "JobQueue", "Message", "Worker", "process_job"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Message:
 class JobQueue:
     """The jobs queue as the worker sees it: receive, extend, delete, and its redrive limits."""
 
-    def __init__(self, sqs: Any, url: str) -> None:
+    def __init__(self, sqs: SQSClient, url: str) -> None:
         self.sqs = sqs
         self.url = url
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"])[
@@ -55,7 +56,7 @@ class JobQueue:
         self.max_receive_count: int | None = int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None
 
     @classmethod
-    def named(cls, sqs: Any, name: str) -> JobQueue:
+    def named(cls, sqs: SQSClient, name: str) -> JobQueue:
         """Return the queue called ``name``."""
         return cls(sqs, sqs.get_queue_url(QueueName=name)["QueueUrl"])
 
@@ -221,6 +222,10 @@ class Worker:
             )  # fmt: skip
             self._retry_later(message)
             return None
+        with log_context(stream_id=job.stream_id, seq=job.seq, job_id=job.job_id):
+            return self._run(job, message)
+
+    def _run(self, job: TranscodeJob, message: Message) -> TranscodeResult:
         started = time.perf_counter()
         final = self.queue.is_final(message)
         log.info("job %s seq %d started (receive %d)", job.job_id, job.seq, message.receive_count)

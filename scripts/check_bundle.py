@@ -1,7 +1,8 @@
 """Build the Lambda bundle with `chalice package` and check it against Lambda's size limits.
 
 Lambda takes a zip of at most 50 MB for direct upload and 250 MB unzipped; PyAV must never be in
-it (the worker, not the API, transcodes).
+it (the worker, not the API, transcodes), and importing the app must not load web3 or PyAV (the
+chain bindings under chalicelib/chain are packaged but only tools and the chain services use them).
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 ZIP_LIMIT = 50 * 1000 * 1000
 UNZIPPED_LIMIT = 250 * 1000 * 1000
 FORBIDDEN = ("av/", "gpu_worker/", "moto/", "devstack/")
+# Modules that importing app.py (in either role) must not load.
+NOT_IMPORTED = ("web3", "av", "moto", "devstack", "gpu_worker")
+IMPORT_CHECK = (
+    "import sys, app; "
+    f"loaded = [m for m in {NOT_IMPORTED!r} if m in sys.modules]; "
+    "print(' '.join(loaded)); sys.exit(1 if loaded else 0)"
+)
 
 
 def main() -> int:
@@ -40,6 +48,11 @@ def main() -> int:
         problems.append("the unzipped bundle is over Lambda's 250 MB limit")
     if bad:
         problems.append(f"the bundle holds what belongs elsewhere: {', '.join(bad)}")
+    roles = {**env, "LP_ROLES": '["gateway", "orchestrator"]', "PYTHONPATH": str(ROOT)}
+    imported = subprocess.run([sys.executable, "-c", IMPORT_CHECK], cwd=ROOT, env=roles, capture_output=True, text=True)
+    if imported.returncode != 0:
+        loaded = imported.stdout.strip() or imported.stderr
+        problems.append(f"importing the app loads what the Lambda must not: {loaded}")
     for problem in problems:
         print(f"bundle check failed: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -144,3 +145,19 @@ if __name__ == "__main__":
     kind, count = (sys.argv[1:2] or ["720p"])[0], int((sys.argv[2:3] or ["2"])[0])
     for path in make_segments(kind, count):
         print(path, probe(path))
+
+
+# The MPEG-TS tables (program association, service description, program map) that ffmpeg and PyAV write.
+TABLE_PIDS = (0x0000, 0x0011, 0x1000)
+
+
+def scrambled(segment: bytes, seed: int = 2) -> bytes:
+    """``segment`` with its tables kept and every elementary stream payload scrambled: still MPEG-TS
+    to a structural check, undecodable to a decoder."""
+    data = bytearray(segment)
+    rng = random.Random(seed)
+    for offset in range(0, len(data), 188):
+        pid = ((data[offset + 1] & 0x1F) << 8) | data[offset + 2]
+        if pid not in TABLE_PIDS:
+            data[offset + 4 : offset + 188] = rng.randbytes(184)
+    return bytes(data)

@@ -55,11 +55,3 @@ def table(physical_name: str) -> Table:
 def queue_url(physical_name: str) -> str:
     """Return (and remember) the URL of an SQS queue by name."""
     return sqs().get_queue_url(QueueName=physical_name)["QueueUrl"]
-
-
-def forget_clients() -> None:
-    """Drop every cached client, table and queue URL (tests that swap the AWS endpoint call this)."""
-    s3.cache_clear()
-    sqs.cache_clear()
-    queue_url.cache_clear()
-    _per_thread.__dict__.pop("tables", None)

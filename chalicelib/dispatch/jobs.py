@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chalicelib.jobs.models import JobOutput, TranscodeJob
+from chalicelib.jobs.models import JobOutput, TranscodeJob, job_id
 from chalicelib.segments.media import JSON_CONTENT_TYPE, TS_CONTENT_TYPE, MediaBucket
 from chalicelib.segments.media_keys import rendition_key, result_key, source_key
 from chalicelib.streams.profiles import Profile
-
-
-def job_id(stream_id: str, seq: int) -> str:
-    """The id of a segment's job: the same on every retry, so redelivery stays idempotent."""
-    return f"{stream_id}/{seq}"
 
 
 def build_job(

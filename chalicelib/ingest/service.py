@@ -12,13 +12,14 @@ from chalicelib.core.clock import now_ms
 from chalicelib.core.errors import Conflict, Unprocessable
 from chalicelib.core.logs import log_context, logger
 from chalicelib.core.settings import Settings
-from chalicelib.dispatch.jobs import build_job, job_id
+from chalicelib.dispatch.jobs import build_job
 from chalicelib.dispatch.send import send
 from chalicelib.ingest.mpegts import check_segment
-from chalicelib.ingest.names import PlaylistName, parse_ingest_name, segment_durations
+from chalicelib.jobs.models import job_id
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.media_keys import source_key
 from chalicelib.segments.models import SegmentStatus
+from chalicelib.segments.names import PlaylistName, parse_ingest_name, segment_durations
 from chalicelib.segments.store import SegmentStore
 from chalicelib.streams.models import StreamRecord
 from chalicelib.streams.store import StreamStore

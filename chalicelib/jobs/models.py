@@ -13,6 +13,11 @@ from chalicelib.core.models import ApiModel
 from chalicelib.streams.profiles import Profile
 
 
+def job_id(stream_id: str, seq: int) -> str:
+    """The id of a segment's job: the same on every retry, so redelivery stays idempotent."""
+    return f"{stream_id}/{seq}"
+
+
 class JobOutput(ApiModel):
     """Where the worker puts one rendition: a presigned PUT URL for the object key."""
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from chalicelib.core.clock import now_ms
 from chalicelib.core.errors import NotFound
 from chalicelib.core.settings import Settings
-from chalicelib.ingest.names import SegmentName, parse_ingest_name
 from chalicelib.playback.hls import Entry, render_master, render_media, resolve, variants
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.models import SegmentRecord, SegmentStatus
+from chalicelib.segments.names import SegmentName, parse_ingest_name
 from chalicelib.segments.store import SegmentStore
 from chalicelib.streams.models import StreamRecord
 from chalicelib.streams.profiles import SOURCE_RENDITION

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from chalicelib.core.batch import SQSRecord, process_sqs_batch, s3_objects_created
 from chalicelib.core.clock import now_ms
 from chalicelib.core.logs import log_context, logger
-from chalicelib.jobs.models import TranscodeResult
+from chalicelib.jobs.models import TranscodeResult, job_id
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.media_keys import parse_result_key
 from chalicelib.segments.store import SegmentStore
@@ -26,42 +26,44 @@ def apply_result(media: MediaBucket, segments: SegmentStore, key: str) -> bool:
     if location is None:
         logger.info("not a result manifest: ignored", key=key)
         return False
-    stream_id, seq = location
-    with log_context(stream_id=stream_id, seq=seq):
-        try:
-            result = TranscodeResult.model_validate_json(media.read(key))
-        except ValidationError as error:
-            raise BadResult(f"{key}: unreadable manifest: {error}") from None
-        if (result.stream_id, result.seq) != location:
-            raise BadResult(f"{key}: manifest is for {result.stream_id}/{result.seq}")
-        if result.status == "ok" and result.source is None:
-            raise BadResult(f"{key}: an ok result must describe its source")
-        changed = segments.record_result(result, now_ms())
-        logger.info(
-            "result applied" if changed else "result already settled",
-            job_id=result.job_id,
-            status=result.status,
-            orchestrator=result.orchestrator,
-        )
-        return changed
+    try:
+        result = TranscodeResult.model_validate_json(media.read(key))
+    except ValidationError as error:
+        raise BadResult(f"{key}: unreadable manifest: {error}") from None
+    if (result.stream_id, result.seq) != location:
+        raise BadResult(f"{key}: manifest is for {result.stream_id}/{result.seq}")
+    if result.status == "ok" and result.source is None:
+        raise BadResult(f"{key}: an ok result must describe its source")
+    changed = segments.record_result(result, now_ms())
+    logger.info(
+        "result applied" if changed else "result already settled",
+        status=result.status,
+        orchestrator=result.orchestrator,
+        attempt=result.attempt,
+    )
+    return changed
 
 
 def handle_results(event: dict[str, Any], media: MediaBucket, segments: SegmentStore) -> PartialItemFailureResponse:
     """Apply every manifest an SQS batch of S3 notifications names; failed records are retried."""
 
     def handle(record: SQSRecord) -> None:
-        try:
-            for created in s3_objects_created(record):
-                if created.bucket != media.name:
-                    raise BadResult(f"a notification from bucket {created.bucket}, not {media.name}")
-                apply_result(media, segments, created.key)
-        except BadResult as error:
-            # Retrying will not help, but failing it keeps it: after the retries the queue's redrive
-            # policy moves it to the dead-letter queue, where an operator can read it.
-            logger.error("bad result", message_id=record.message_id, reason=str(error))
-            raise
-        except Exception:
-            logger.exception("result message failed; it will be retried", message_id=record.message_id)
-            raise
+        for created in s3_objects_created(record):
+            location = parse_result_key(created.key)
+            stream_id, seq = location if location else (None, None)
+            keys = {"stream_id": stream_id, "seq": seq, "job_id": job_id(*location) if location else None}
+            with log_context(**keys, message_id=record.message_id):
+                try:
+                    if created.bucket != media.name:
+                        raise BadResult(f"a notification from bucket {created.bucket}, not {media.name}")
+                    apply_result(media, segments, created.key)
+                except BadResult as error:
+                    # Retrying will not help, but failing it keeps it: after the retries the queue's
+                    # redrive policy moves it to the dead-letter queue, where an operator can read it.
+                    logger.error("bad result", reason=str(error))
+                    raise
+                except Exception:
+                    logger.exception("result message failed; it will be retried")
+                    raise
 
     return process_sqs_batch(event, handle)

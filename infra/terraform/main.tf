@@ -1,4 +1,4 @@
-# The stage's AWS resources, created from chalicelib/resources.json: the same definitions the app
+# The stage's AWS resources, created from chalicelib/core/resources.json: the same definitions the app
 # and the local stack read, so names, keys, indexes, redrive policies and notifications agree.
 # (Deployment as a whole - IAM, the GPU fleet, CDN - is issue 7's; this is the data plane.)
 
@@ -32,7 +32,7 @@ variable "roles" {
 }
 
 locals {
-  defs   = jsondecode(file("${path.module}/../../chalicelib/resources.json"))
+  defs   = jsondecode(file("${path.module}/../../chalicelib/core/resources.json"))
   prefix = "${local.defs.project}-${var.stage}"
 
   buckets = { for k, v in local.defs.buckets : k => v if length(setintersection(v.roles, var.roles)) > 0 }

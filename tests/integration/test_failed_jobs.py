@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 
 from devstack.stack import LocalStack
 from tests.integration.conftest import Api, wait_for
-from tests.media import make_segments
+from tests.media import make_segments, scrambled
 
 pytestmark = pytest.mark.slow
-
-PAT_PID, SDT_PID, PMT_PID = 0x0000, 0x0011, 0x1000
 
 
 def undecodable_segment() -> bytes:
     """A real segment with its tables kept and every elementary stream payload scrambled."""
-    data = bytearray(make_segments("240p", n=1)[0].read_bytes())
-    rng = random.Random(2)
-    for offset in range(0, len(data), 188):
-        pid = ((data[offset + 1] & 0x1F) << 8) | data[offset + 2]
-        if pid not in (PAT_PID, SDT_PID, PMT_PID):
-            data[offset + 4 : offset + 188] = rng.randbytes(184)
-    return bytes(data)
+    return scrambled(make_segments("240p", n=1)[0].read_bytes())
 
 
 def test_an_undecodable_segment_fails_with_its_reason_and_lands_in_the_dead_letter_queue(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.ingest.names import PlaylistName, SegmentName, parse_ingest_name, segment_durations
+from chalicelib.segments.names import PlaylistName, SegmentName, parse_ingest_name, segment_durations
 
 
 @pytest.mark.parametrize(("name", "seq"), [("0.ts", 0), ("17.ts", 17), ("index3.ts", 3), ("seg_12.ts", 12)])

@@ -1,4 +1,5 @@
-"""What an ingest path names: a segment with its sequence number, or a pushed HLS playlist."""
+"""What a segment path names (``<seq>.ts``, ``index<seq>.ts``) or a pushed HLS playlist; shared by
+ingest (what a broadcaster pushes) and playback (what a player asks for)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,68 @@
+"""Imports go one way (docs/architecture.md): handlers → wiring → domain → core; the worker shares payloads only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LIBRARY = ROOT / "chalicelib"
+
+# Which capability packages each one may import (every package may import itself).
+ALLOWED: dict[str, set[str]] = {
+    "core": set(),
+    "auth": {"core"},
+    "streams": {"core"},
+    "jobs": {"core", "streams"},
+    "segments": {"core", "jobs"},
+    "dispatch": {"core", "jobs", "segments", "streams"},
+    "ingest": {"core", "dispatch", "jobs", "segments", "streams"},
+    "intake": {"core", "jobs"},
+    "results": {"core", "jobs", "segments"},
+    "playback": {"core", "segments", "streams"},
+    "chain": set(),
+}
+# What the worker (a separate container) may take from the library: payloads, names and the log.
+WORKER_MAY_IMPORT = ("chalicelib.jobs.models", "chalicelib.streams.profiles", "chalicelib.core.resources",
+                     "chalicelib.core.logs")  # fmt: skip
+
+
+def imports(path: Path) -> set[str]:
+    """The absolute module names a file imports."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def library_packages(names: set[str]) -> set[str]:
+    return {n.split(".")[1] for n in names if n.startswith("chalicelib.") and n.count(".") >= 1}
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_a_package_imports_only_the_packages_below_it(package: str) -> None:
+    for path in sorted((LIBRARY / package).glob("*.py")):
+        used = library_packages(imports(path)) - {package}
+        assert used <= ALLOWED[package], f"{path.relative_to(ROOT)} imports {sorted(used - ALLOWED[package])}"
+
+
+def test_every_package_has_its_place_in_the_layering() -> None:
+    packages = {p.name for p in LIBRARY.iterdir() if (p / "__init__.py").exists()}
+    assert packages == set(ALLOWED)
+
+
+def test_the_handlers_only_delegate() -> None:
+    used = imports(ROOT / "app.py")
+    assert not {n for n in used if n.split(".")[0] in ("boto3", "botocore", "web3", "av")}
+    assert "chain" not in library_packages(used)
+
+
+def test_the_worker_shares_payload_models_only() -> None:
+    for path in sorted((ROOT / "gpu_worker").glob("*.py")):
+        shared = {n for n in imports(path) if n.startswith("chalicelib")}
+        assert shared <= set(WORKER_MAY_IMPORT), f"{path.name} imports {sorted(shared - set(WORKER_MAY_IMPORT))}"
