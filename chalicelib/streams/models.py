@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, field_validator
 
 from chalicelib.core.models import ApiModel
 from chalicelib.streams.profiles import Profile
@@ -48,24 +47,13 @@ class StreamList(ApiModel):
     streams: list[Stream]
 
 
-class StreamRecord(BaseModel):
+class StreamRecord(Stream):
     """A stream as the ``streams`` table keeps it: the API's fields plus its owner and ingest state."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+    # Items may carry attributes this version does not know; a record is never changed in place.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
-    id: str
-    name: str
-    stream_key: str
-    playback_id: str
-    profiles: list[Profile]
-    record: bool = False
-    created_at: int
     owner: str
-    is_active: bool = False
-    last_seen: int | None = None
-    # The orchestrator the stream's segments go to (sticky selection).
-    orchestrator: str | None = None
-    deleted: bool = False
     # The highest sequence number received so far.
     max_seq: int | None = None
     # Sequence numbers declared permanent gaps in the playlists.
@@ -73,16 +61,4 @@ class StreamRecord(BaseModel):
 
     def to_api(self) -> Stream:
         """Return the stream as the API shows it."""
-        return Stream(
-            id=self.id,
-            name=self.name,
-            stream_key=self.stream_key,
-            playback_id=self.playback_id,
-            profiles=self.profiles,
-            record=self.record,
-            created_at=self.created_at,
-            is_active=self.is_active,
-            last_seen=self.last_seen,
-            orchestrator=self.orchestrator,
-            deleted=self.deleted,
-        )
+        return Stream.model_validate(self.model_dump(include=set(Stream.model_fields)))

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import pytest
 
 from chalicelib.core import aws
+from chalicelib.dispatch.selection import rank
+from chalicelib.ingest.service import Gateway, ingest
 from chalicelib.jobs.models import TranscodeJob
 from chalicelib.segments.models import SegmentStatus
-from tests.domain.conftest import ORCHESTRATOR, Stage
+from chalicelib.streams.models import StreamCreate
+from tests.domain.conftest import ORCHESTRATOR, ORCHESTRATOR_URL, Stage
 from tests.domain.footage import tiny_segments
 
 
@@ -151,3 +155,21 @@ def test_no_orchestrator_taking_the_job_loses_nothing(stage: Stage, stream: dict
     stage.configure(orchestrators=working)
     assert stage.push(stream["streamKey"], 0, segment).json_body["status"] == "accepted"
     assert [json.loads(j.model_dump_json())["seq"] for j in queued_jobs(stage)] == [0]
+
+
+def test_an_unreachable_orchestrator_is_skipped_and_the_stream_sticks_to_the_one_that_took_it(stage: Stage) -> None:
+    wiring = stage.app.wiring
+    down = {"address": "0x" + "22" * 20, "url": "http://127.0.0.1:9", "stake": 1_000_000}
+    up = {"address": ORCHESTRATOR, "url": ORCHESTRATOR_URL, "stake": 1}
+    settings = type(wiring.settings).model_validate({**wiring.settings.model_dump(), "orchestrators": [down, up]})
+    # The gateway's dependencies, passed by hand, with a random source that draws the unreachable one first.
+    assert rank(settings.orchestrators, random.Random(1))[0].address == down["address"]
+    gateway = Gateway(settings, wiring.streams(), wiring.segments(), wiring.media(), wiring.http, random.Random(1))
+    stream = gateway.streams.create(StreamCreate(name="sticky"), "tester")
+    segments = tiny_segments()
+    first = ingest(gateway, stream.stream_key, "0.ts", segments[0], None)
+    assert (first.status, first.orchestrator) == ("accepted", ORCHESTRATOR)
+    assert gateway.streams.get(stream.id).orchestrator == ORCHESTRATOR
+    second = ingest(gateway, stream.stream_key, "1.ts", segments[1], None)
+    assert second.orchestrator == ORCHESTRATOR
+    assert [job.seq for job in queued_jobs(stage)] == [0, 1]
