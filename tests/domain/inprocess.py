@@ -31,11 +31,12 @@ class ChaliceAdapter(BaseAdapter):
         body = request.body.encode() if isinstance(request.body, str) else (request.body or b"")
         # The app keeps one current request; a call made from inside a handler must not replace the
         # caller's, which is still being handled.
-        caller = self._app.current_request
+        caller = getattr(self._app, "current_request", None)
         try:
             answer = self._client.http.request(str(request.method), path, headers=dict(request.headers), body=body)
         finally:
-            self._app.current_request = caller
+            if caller is not None:
+                self._app.current_request = caller
         response = requests.Response()
         response.status_code = answer.status_code
         response._content = answer.body
