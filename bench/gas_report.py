@@ -9,8 +9,7 @@ so every row starts from the same state.
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +29,7 @@ from chalicelib.chain.deployment import ProtocolParams  # noqa: E402
 from chalicelib.chain.pool_hints import ZERO_ADDRESS, find_hints  # noqa: E402
 from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket  # noqa: E402
 from contracts.deploy import DEFAULT_PARAMS, deploy  # noqa: E402
+from devstack.chain import anvil, build_contracts  # noqa: E402
 
 LPT = ETH = 10**18
 ROUND_LENGTH = 100
@@ -144,24 +144,6 @@ class Bench:
             creation_round_block_hash=bytes(self.rounds.functions.blockHashForRound(r).call()),
         )
         return t.as_contract_args(), sign_ticket(t, self.keys[sender]), nonce + 7
-
-
-def _start_anvil() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [str(ROOT / "node_modules/.bin/anvil"), "--port", str(port), "--silent", "--gas-limit", "100000000"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    w3 = Web3(Web3.HTTPProvider(url))
-    for _ in range(100):
-        if w3.is_connected():
-            return proc, url
-        time.sleep(0.1)
-    raise RuntimeError("anvil did not start")
 
 
 def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
@@ -291,20 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    if not (ROOT / "contracts/build/TicketBroker.json").exists():
-        subprocess.run(["node", str(ROOT / "contracts/build.mjs")], check=True)
-    proc = None
-    url = args.rpc
-    if url is None:
-        proc, url = _start_anvil()
+    build_contracts()  # a no-op while the sources are unchanged
     started = time.monotonic()
-    try:
+    with contextlib.ExitStack() as stack:
+        # Blocks above Anvil's default 30M gas limit: the no-hint bond is sent with 30M gas.
+        url = args.rpc or stack.enter_context(anvil(["--gas-limit", "100000000"]))
         print(f"measuring gas on {url} (pool sizes {sizes}) ...", file=sys.stderr, flush=True)
         rows = measure(Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 120})), sizes)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=10)
     width = max(len(op) + len(cond) for op, cond, _ in rows) + 5
     print(f"\n{'operation (condition)':<{width}} {'gas':>9}")
     print("-" * (width + 10))

@@ -1,4 +1,4 @@
-"""``python -m devstack up|down|status|env|serve``: the local stack from the command line."""
+"""``python -m devstack up|down|status|env|serve|demo``: the local stack from the command line."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from devstack.serve import serve
 from devstack.stack import REPO_ROOT, LocalStack
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -111,34 +112,7 @@ def env(
         print(f"export {name}={shlex.quote(value)}")
 
 
-@cli.command()
-def serve(
-    stage: Annotated[str, typer.Option(help="The stage (LP_STAGE when not set).")],
-    port: Annotated[int, typer.Option()] = 8000,
-    host: str = "127.0.0.1",
-    app_dir: Annotated[Path, typer.Option(help="The folder holding the app module.")] = REPO_ROOT,
-    app_module: str = "app",
-    provision: Annotated[bool, typer.Option(help="Create the stage's resources first.")] = True,
-    pump: Annotated[bool, typer.Option(help="Run the event pump beside the HTTP front.")] = True,
-    schedule_every: float | None = None,
-    max_body_bytes: int | None = None,
-) -> None:
-    """Serve one stage in the foreground: the HTTP front and the event pump of the app."""
-    from devstack.serve import configure_logging
-    from devstack.serve import serve as run
-
-    configure_logging(stage)
-    run(
-        stage=stage,
-        port=port,
-        host=host,
-        app_dir=app_dir,
-        app_module=app_module,
-        provision=provision,
-        pump=pump,
-        schedule_every=schedule_every,
-        max_body_bytes=max_body_bytes,
-    )
+cli.command()(serve)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import signal
@@ -11,20 +12,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from statistics import mean
-from typing import Any
 
 import requests
-from boto3.dynamodb.types import TypeDeserializer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from chalicelib.segments.models import SegmentRecord, SegmentStatus
+from chalicelib.segments.store import SegmentStore
 from devstack.footage import bigbuckbunny
 from devstack.stack import LocalStack
 
 console = Console()
 CLIP_SECONDS = 5.3
 SEGMENT_SECONDS = 2
+# More segments than a demo of at most 50 loops pushes, so that one query returns them all.
+MAX_SEGMENTS = 1000
 
 
 @contextmanager
@@ -32,8 +35,7 @@ def running_stack(state_dir: Path) -> Iterator[LocalStack]:
     """Use the stack `make up` started, or start one for the demo and stop it afterwards."""
     stack = LocalStack(state_dir)
     try:
-        requests.get(stack.gateway_url + "/health", timeout=2).raise_for_status()
-        alive = any(p.alive for p in stack.status())
+        alive = requests.get(stack.gateway_url + "/health", timeout=2).ok and any(p.alive for p in stack.status())
     except requests.RequestException:
         alive = False
     if alive:
@@ -85,43 +87,39 @@ def push_footage(ingest_url: str, loops: int) -> int:
     return math.ceil(total_s / SEGMENT_SECONDS - 0.05)
 
 
-def segment_items(stack: LocalStack, stream_id: str) -> list[dict[str, Any]]:
-    """Return every segment record of a stream (the demo reads the table directly)."""
-    ddb = stack.client("dynamodb")
-    pages = ddb.get_paginator("query").paginate(
-        TableName=stack.settings(stack.gateway.name).name("segments"),
-        KeyConditionExpression="streamId = :s",
-        ExpressionAttributeValues={":s": {"S": stream_id}},
-        ConsistentRead=True,
-    )
-    decode = TypeDeserializer().deserialize
-    return [{k: decode(v) for k, v in item.items()} for page in pages for item in page["Items"]]
+def segments_of(stack: LocalStack, stream_id: str) -> list[SegmentRecord]:
+    """Return the stream's segment records (the demo reads the gateway's table directly)."""
+    name = stack.settings(stack.gateway.name).name("segments")
+    table = stack.session().resource("dynamodb", endpoint_url=stack.endpoint_url).Table(name)
+    return SegmentStore(table).newest(stream_id, MAX_SEGMENTS)
 
 
-def rendition_table(items: list[dict[str, Any]]) -> Table:
-    """One row per rendition: resolution, measured bitrate, segments, mean transcode time."""
-    ready = [i for i in items if i.get("status") == "ready"]
-    ladder = [int(i["transcodeMs"]) for i in items if i.get("status") == "ready" and i.get("transcodeMs")]
+def rendition_table(records: list[SegmentRecord]) -> Table:
+    """One row per rendition: resolution, measured bitrate, segments, mean encode time."""
+    ready = [r for r in records if r.status is SegmentStatus.READY]
+    ladder = [r.transcode_ms for r in ready if r.transcode_ms]
     caption = f"mean transcode of the whole ladder per segment: {mean(ladder):.0f} ms" if ladder else None
     table = Table(title="renditions", caption=caption)
     for column in ("rendition", "resolution", "bitrate (kbps)", "segments", "mean encode (ms)"):
         table.add_column(column, justify="right" if column != "rendition" else "left")
     if not ready:
         return table
-    durations = [float(i.get("durationMs") or i["sourceInfo"]["durationMs"]) / 1000 for i in ready]
-    source = ready[-1]["sourceInfo"]
-    source_kbps = sum(int(i["sourceBytes"]) for i in ready) * 8 / sum(durations) / 1000
-    table.add_row("source", f"{source['width']}x{source['height']}", f"{source_kbps:.0f}", str(len(ready)), "-")
-    names = sorted(
-        {n for i in ready for n in i.get("renditions", {})},
-        key=lambda n: -int(ready[-1]["renditions"].get(n, {}).get("height", 0)),
-    )
-    for name in names:
-        having = [(i, d) for i, d in zip(ready, durations, strict=True) if name in i.get("renditions", {})]
-        last = having[-1][0]["renditions"][name]
-        kbps = sum(int(i["renditions"][name]["bytes"]) for i, _ in having) * 8 / sum(d for _, d in having) / 1000
-        encode = [int(i["renditions"][name].get("encodeMs") or i.get("transcodeMs") or 0) for i, _ in having]
-        table.add_row(name, f"{last['width']}x{last['height']}", f"{kbps:.0f}", str(len(having)), f"{mean(encode):.0f}")
+    durations = [r.duration_s() for r in ready]
+    source = ready[-1].source_info
+    if source is not None:
+        source_kbps = sum(r.source_bytes for r in ready) * 8 / sum(durations) / 1000
+        table.add_row("source", f"{source.width}x{source.height}", f"{source_kbps:.0f}", str(len(ready)), "-")
+    last = ready[-1].renditions
+    for name in sorted({n for r in ready for n in r.renditions}, key=lambda n: -(last[n].height if n in last else 0)):
+        having = [
+            (r.renditions[name], d, r.transcode_ms)
+            for r, d in zip(ready, durations, strict=True)
+            if name in r.renditions
+        ]
+        kbps = sum(out.bytes for out, _, _ in having) * 8 / sum(d for _, d, _ in having) / 1000
+        encode = mean(out.encode_ms or ladder_ms or 0 for out, _, ladder_ms in having)
+        newest = having[-1][0]
+        table.add_row(name, f"{newest.width}x{newest.height}", f"{kbps:.0f}", str(len(having)), f"{encode:.0f}")
     return table
 
 
@@ -140,31 +138,22 @@ def run(state_dir: Path, exit_when_done: bool, loops: int) -> None:
         deadline = time.monotonic() + 60
         with console.status("waiting for the last segments to be transcoded"):
             while time.monotonic() < deadline:
-                items = segment_items(stack, stream["id"])
-                if len(items) >= expected and all(i.get("status") in ("ready", "failed") for i in items):
+                records = segments_of(stack, stream["id"])
+                if len(records) >= expected and all(r.status.settled for r in records):
                     break
                 time.sleep(0.5)
-        items = segment_items(stack, stream["id"])
-        console.print(rendition_table(items))
-        failed = [int(i["seq"]) for i in items if i.get("status") == "failed"]
-        if failed:
+        records = segments_of(stack, stream["id"])
+        console.print(rendition_table(records))
+        if failed := [r.seq for r in records if r.status is SegmentStatus.FAILED]:
             console.print(f"[red]failed segments: {failed}[/red]")
-        encoders = sorted({str(i.get("encoder")) for i in items if i.get("encoder")})
-        orchestrators = sorted({str(i.get("resultOrchestrator")) for i in items if i.get("resultOrchestrator")})
+        encoders = sorted({r.encoder for r in records if r.encoder})
+        orchestrators = sorted({r.result_orchestrator for r in records if r.result_orchestrator})
         console.print(f"encoder: {', '.join(encoders) or '?'}; transcoded by {', '.join(orchestrators) or '?'}")
         console.print(f"\nplay it: [bold]{playback}[/bold]\n  e.g. ffplay {playback}")
         if exit_when_done:
             return
         console.print("serving until Ctrl-C")
-        stop = False
-
-        def _stop(*_: object) -> None:
-            nonlocal stop
-            stop = True
-
-        signal.signal(signal.SIGTERM, _stop)
-        try:
-            while not stop:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # so that SIGTERM also stops the stack
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                signal.pause()

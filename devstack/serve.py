@@ -14,9 +14,9 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from chalice.app import Chalice
 
 from devstack import aws
@@ -24,48 +24,38 @@ from devstack.front import FrontConfig, FrontThread
 from devstack.pump import Pump, PumpConfig
 
 log = logging.getLogger("devstack.serve")
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_app(app_dir: Path, module: str = "app") -> Chalice:
     """Import ``module`` from ``app_dir`` and return its ``app`` (a Chalice app)."""
-    path = str(app_dir.resolve())
-    if path not in sys.path:
+    if (path := str(app_dir.resolve())) not in sys.path:
         sys.path.insert(0, path)
-    mod = importlib.import_module(module)
-    app: Any = mod.app
+    app: Any = importlib.import_module(module).app
     if not isinstance(app, Chalice):
         raise TypeError(f"{module}.app is not a Chalice app")
     return app
 
 
-def configure_logging(stage: str, level: int = logging.INFO) -> None:
-    """Log to stderr, one line per record, with the stage name."""
+def serve(
+    stage: Annotated[str, typer.Option(help="The stage (its LP_* environment must be set).")],
+    port: int = 8000,
+    host: str = "127.0.0.1",
+    app_dir: Annotated[Path, typer.Option(help="The folder holding the app module.")] = REPO_ROOT,
+    app_module: str = "app",
+    provision: Annotated[bool, typer.Option(help="Create the stage's resources first.")] = True,
+    pump: Annotated[bool, typer.Option(help="Run the event pump beside the HTTP front.")] = True,
+    schedule_every: Annotated[float | None, typer.Option(help="Fire every schedule this often (s).")] = None,
+    max_body_bytes: int | None = None,
+) -> None:
+    """Serve one stage in the foreground until SIGTERM or SIGINT: the HTTP front and the event pump."""
     logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format=f"%(asctime)s {stage} %(name)s %(levelname)s %(message)s",
+        level=logging.INFO, stream=sys.stderr, format=f"%(asctime)s {stage} %(name)s %(levelname)s %(message)s"
     )
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def serve(
-    *,
-    stage: str,
-    port: int,
-    host: str = "127.0.0.1",
-    app_dir: Path = Path("."),
-    app_module: str = "app",
-    endpoint_url: str | None = None,
-    provision: bool = True,
-    pump: bool = True,
-    schedule_every: float | None = None,
-    max_body_bytes: int | None = None,
-    stop: threading.Event | None = None,
-) -> None:
-    """Serve one stage until SIGTERM/SIGINT (or ``stop`` is set)."""
     os.environ.setdefault("LP_STAGE", stage)
-    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
         raise SystemExit("AWS_ENDPOINT_URL is not set: run `python -m devstack up`, or set it")
     os.environ.update({k: v for k, v in aws.endpoint_env(endpoint).items() if k not in os.environ})
@@ -77,20 +67,12 @@ def serve(
     if max_body_bytes is not None:
         config.max_body_bytes = max_body_bytes
     # The pump first: once the front answers (the stack's health check), events flow too.
-    event_pump = Pump(app, endpoint, PumpConfig(stage=stage, schedule_every=schedule_every)) if pump else None
-    if event_pump is not None:
-        event_pump.start()
+    event_pump = Pump(app, endpoint, PumpConfig(stage=stage, schedule_every=schedule_every)).start() if pump else None
     front = FrontThread(app, host, port, config).start()
     log.info("stage %s (%s) serves %s", stage, ",".join(roles), front.url)
-
-    stop = stop or threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
     log.info("stage %s stopping", stage)
     front.stop()

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +17,8 @@ from web3.contract import Contract
 from chalicelib.chain.deployment import Deployment, ProtocolParams
 from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket
 from contracts.deploy import DEFAULT_PARAMS, deploy
+from devstack.chain import anvil, anvil_binary, build_contracts
 
-ROOT = Path(__file__).resolve().parents[2]
-ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
 LPT = 10**18
 ETH = 10**18
 
@@ -34,42 +28,21 @@ TEST_PARAMS = ProtocolParams.load(DEFAULT_PARAMS).model_copy(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def anvil_url() -> Iterator[str]:
     """Start Anvil from node_modules on a free port; stop it at the end of the session."""
-    anvil = str(ANVIL) if ANVIL.exists() else shutil.which("anvil")
-    if anvil is None:
-        pytest.skip("anvil is not installed: run `make deps`")
+    try:
+        anvil_binary()
+    except RuntimeError as err:  # not installed
+        pytest.skip(str(err))
     # Build from source every session: a no-op when the sources' hash is unchanged, and a compiler warning
     # fails the session, so `make test` never runs stale artifacts.
-    build = subprocess.run(["node", str(ROOT / "contracts" / "build.mjs")], capture_output=True, text=True)
-    if build.returncode != 0:
-        pytest.fail(f"contract build failed:\n{build.stdout}{build.stderr}", pytrace=False)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [anvil, "--port", str(port), "--silent", "--auto-impersonate", "--accounts", "10"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        w3 = Web3(Web3.HTTPProvider(url))
-        for _ in range(100):
-            if w3.is_connected():
-                break
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("anvil did not start")
+        build_contracts()
+    except RuntimeError as err:
+        pytest.fail(str(err), pytrace=False)
+    with anvil(["--auto-impersonate", "--accounts", "10"]) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @dataclass(repr=False)

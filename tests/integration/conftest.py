@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from moto.server import ThreadedMotoServer
 
 from devstack.stack import LocalStack
 
@@ -19,6 +20,18 @@ STACK_ENV = {
     "LP_PENDING_TIMEOUT_S": "60",
     "LP_MISSING_TIMEOUT_S": "1",
 }
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server in this process, on a free port, for one module's tests (the stack runs its own)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

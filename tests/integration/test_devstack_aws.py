@@ -17,15 +17,16 @@ import pytest
 from chalicelib.auth.apikeys import hash_api_key
 from chalicelib.core.resources import definitions
 from devstack import aws
-from devstack.stack import LocalStack, free_port
+from devstack.chain import rpc
+from devstack.net import free_port
+from devstack.stack import LocalStack
 
 PUMP_APP_DIR = Path(__file__).resolve().parent / "pump_app"
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with aws.MotoEndpoint(port=free_port()) as moto:
-        yield moto.url
+def endpoint(moto_endpoint: str) -> str:
+    return moto_endpoint
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def client(endpoint: str, service: str) -> Any:
 def test_queues_have_their_dlq_redrive_and_visibility(endpoint: str, provisioned: aws.StageResources) -> None:
     sqs = client(endpoint, "sqs")
     qdef = definitions().queues["results"]
-    attrs = sqs.get_queue_attributes(QueueUrl=provisioned.queue_urls["results"], AttributeNames=["All"])["Attributes"]
+    attrs = sqs.get_queue_attributes(QueueUrl=provisioned.queues["results"].url, AttributeNames=["All"])["Attributes"]
     assert attrs["VisibilityTimeout"] == str(qdef.visibility_timeout)
     redrive = json.loads(attrs["RedrivePolicy"])
     assert int(redrive["maxReceiveCount"]) == qdef.max_receive_count
@@ -69,7 +70,7 @@ def test_tables_have_their_keys_and_indexes(endpoint: str, provisioned: aws.Stag
 
 def test_bucket_notifies_the_results_queue_once_configured(endpoint: str, provisioned: aws.StageResources) -> None:
     s3, sqs = client(endpoint, "s3"), client(endpoint, "sqs")
-    url = provisioned.queue_urls["results"]
+    url = provisioned.queues["results"].url
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     # Provisioning twice wrote the notification once: a single TestEvent.
     assert [json.loads(m["Body"]).get("Event") for m in messages] == ["s3:TestEvent"]
@@ -138,19 +139,12 @@ def test_the_stack_with_a_chain_runs_anvil_with_the_protocol_deployed(tmp_path: 
         deployment = json.loads(stack.deployment_file.read_text())
         names = set(deployment["contracts"])
         assert {"Controller", "LivepeerToken", "BondingManager", "TicketBroker", "RoundsManager"} <= names
-        code = _rpc(stack.chain_url, "eth_getCode", deployment["contracts"]["TicketBroker"]["address"], "latest")
+        code = rpc(stack.chain_url, "eth_getCode", deployment["contracts"]["TicketBroker"]["address"], "latest")
         assert len(code) > 1000  # the broker's runtime bytecode is there
         assert stack.env_for("dev")["LP_DEPLOYMENT_FILE"] == str(stack.deployment_file)
         # Blocks keep coming while nothing happens, so rounds advance.
-        first = _rpc(stack.chain_url, "eth_blockNumber")
+        first = rpc(stack.chain_url, "eth_blockNumber")
         time.sleep(2.5)
-        assert int(_rpc(stack.chain_url, "eth_blockNumber"), 16) >= int(first, 16) + 2
+        assert int(rpc(stack.chain_url, "eth_blockNumber"), 16) >= int(first, 16) + 2
         pid = next(p.pid for p in stack.status() if p.name == "anvil")
     assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
-
-
-def _rpc(url: str, method: str, *params: Any) -> Any:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as answer:
-        return json.loads(answer.read())["result"]

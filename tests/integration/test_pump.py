@@ -1,27 +1,27 @@
-"""The event pump delivers SQS, S3 and scheduled events to Chalice handlers as Lambda does."""
+"""The event pump delivers SQS messages (S3 notifications too) and schedules to Chalice handlers as Lambda does."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import unquote_plus
 
 import pytest
-from chalice import Chalice
-from chalice.app import SQSEvent
+from chalice import Chalice, Cron, Rate
+from chalice.app import CloudWatchEvent, S3Event, SQSEvent
 
 from devstack import aws
-from devstack.pump import CronSchedule, Pump, PumpConfig, failed_message_ids, rate_seconds
-from devstack.stack import free_port
+from devstack.pump import Pump, PumpConfig, SQSSource, failed_message_ids, rate_seconds
 
 APP_FILE = Path(__file__).resolve().parent / "pump_app" / "app.py"
 VISIBILITY_S = 1
+MAX_RECEIVE = 5
 
 
 def _load_app() -> ModuleType:
@@ -43,9 +43,8 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "c
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with aws.MotoEndpoint(port=free_port()) as moto:
-        yield moto.url
+def endpoint(moto_endpoint: str) -> str:
+    return moto_endpoint
 
 
 @pytest.fixture(scope="module")
@@ -54,27 +53,33 @@ def clients(endpoint: str) -> dict[str, Any]:
     return {s: aws.client(session, s, endpoint) for s in ("sqs", "s3")}
 
 
-def make_queue(sqs: Any, name: str, *, max_receive: int = 0, visibility: int = VISIBILITY_S) -> tuple[str, str]:
-    """Create a queue (and a DLQ when ``max_receive``); return the queue's and the DLQ's URLs."""
-    url = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(visibility)})["QueueUrl"]
-    dlq = ""
-    if max_receive:
-        dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": str(max_receive)})
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": policy})
-    return url, dlq
+def make_queue(sqs: Any, name: str, *, max_receive: int = MAX_RECEIVE, visibility: int = VISIBILITY_S) -> aws.Queue:
+    """Create a queue and its dead-letter queue, as the stack does."""
+    return aws.ensure_queue(sqs, name, visibility_timeout=visibility, max_receive_count=max_receive)
 
 
 @pytest.fixture(scope="module")
 def app_module(endpoint: str, clients: dict[str, Any]) -> Iterator[ModuleType]:
     module = _load_app()
-    sqs = clients["sqs"]
+    sqs, s3 = clients["sqs"], clients["s3"]
     for name in (module.BATCH_QUEUE, module.PARTIAL_QUEUE, module.RAISE_QUEUE):
         make_queue(sqs, name)
     make_queue(sqs, module.WINDOW_QUEUE, visibility=10)  # longer than the batching window
     make_queue(sqs, module.POISON_QUEUE, max_receive=2)
-    clients["s3"].create_bucket(Bucket=module.BUCKET)
+    # The bucket notifies a queue, as the media bucket notifies ``results`` in resources.json.
+    uploads = aws.ensure_queue(
+        sqs,
+        module.UPLOADS_QUEUE,
+        visibility_timeout=VISIBILITY_S,
+        max_receive_count=MAX_RECEIVE,
+        s3_buckets=[module.BUCKET],
+    )
+    s3.create_bucket(Bucket=module.BUCKET)
+    rules = [{"Name": "prefix", "Value": "in/"}, {"Name": "suffix", "Value": ".ts"}]
+    notify = {"QueueArn": uploads.arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": rules}}}
+    s3.put_bucket_notification_configuration(
+        Bucket=module.BUCKET, NotificationConfiguration={"QueueConfigurations": [notify]}
+    )
     with Pump(module.app, endpoint, PumpConfig(schedule_every=0.3, wait_time_s=1)):
         yield module
 
@@ -99,7 +104,7 @@ def test_batch_size_is_honoured(endpoint: str, clients: dict[str, Any]) -> None:
     def handle(event: SQSEvent) -> None:
         batches.append([r.body for r in event])
 
-    url, _ = make_queue(clients["sqs"], "batch-size")
+    url = make_queue(clients["sqs"], "batch-size").url
     send_batch(clients["sqs"], url, [f"m{i}" for i in range(10)])
     send_batch(clients["sqs"], url, ["m10", "m11"])
     with Pump(app, endpoint, PumpConfig(pollers_per_queue=1)):
@@ -116,7 +121,7 @@ def test_records_have_the_lambda_sqs_shape(endpoint: str, clients: dict[str, Any
     def handle(event: SQSEvent) -> None:
         events.append(event.to_dict())
 
-    url, _ = make_queue(clients["sqs"], "shape")
+    url = make_queue(clients["sqs"], "shape").url
     clients["sqs"].send_message(
         QueueUrl=url,
         MessageBody="hi",
@@ -172,7 +177,7 @@ def test_a_handler_exception_deletes_nothing_and_the_pump_goes_on(endpoint: str,
         if len(batches) == 1:
             raise RuntimeError("the first delivery fails")
 
-    url, _ = make_queue(clients["sqs"], "raise-batch")
+    url = make_queue(clients["sqs"], "raise-batch").url
     send_batch(clients["sqs"], url, ["a", "b", "c"])
     with Pump(app, endpoint, PumpConfig(pollers_per_queue=1)):
         wait_for(lambda: sum(map(len, batches[1:])) >= 3, timeout=8, what="redelivery of the batch")
@@ -191,13 +196,18 @@ def test_the_batching_window_gathers_messages(app_module: ModuleType, clients: d
     assert app_module.calls["window"] == [["w0", "w1", "w2"]]
 
 
-def test_s3_object_created_reaches_the_s3_handler(app_module: ModuleType, clients: dict[str, Any]) -> None:
+def test_s3_object_created_notification_reaches_an_sqs_handler(app_module: ModuleType, clients: dict[str, Any]) -> None:
     s3 = clients["s3"]
     s3.put_object(Bucket=app_module.BUCKET, Key="other/x.ts", Body=b"filtered out by the prefix")
     s3.put_object(Bucket=app_module.BUCKET, Key="in/a b/1.ts", Body=b"segment")
-    events = wait_for(lambda: app_module.calls.get("s3"), what="an S3 event")
+    wait_for(lambda: any("Records" in json.loads(b) for b in bodies(app_module, "uploads")), what="an S3 event")
     time.sleep(0.5)
-    assert len(app_module.calls["s3"]) == 1  # no TestEvent, no filtered-out key
+    messages = [json.loads(b) for b in bodies(app_module, "uploads")]
+    # S3 sends a TestEvent to the queue when the notification is configured; the consumer sees it, as in AWS.
+    tests = [m for m in messages if m.get("Event") == "s3:TestEvent"]
+    assert len(tests) == 1 and tests[0]["Bucket"] == app_module.BUCKET
+    events = [m for m in messages if "Records" in m]
+    assert len(events) == 1 and len(messages) == 2  # the key outside the prefix sent nothing
     record = events[0]["Records"][0]
     assert record["eventSource"] == "aws:s3" and record["eventName"].startswith("ObjectCreated:")
     assert record["s3"]["bucket"]["name"] == app_module.BUCKET
@@ -220,11 +230,34 @@ def test_partial_batch_responses_follow_lambda_rules() -> None:
     assert failed_message_ids({"batchItemFailures": [{"itemIdentifier": ""}]}, ids) == {"a", "b"}
 
 
-def test_schedule_expressions() -> None:
+def test_rate_expressions_parse() -> None:
     assert rate_seconds("rate(1 minute)") == 60
     assert rate_seconds("rate(5 hours)") == 5 * 3600
-    cron = CronSchedule("cron(0/15 10 ? * MON-FRI *)")
-    start = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # a Saturday
-    assert cron.next_after(start) == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert rate_seconds(Rate(1, unit=Rate.MINUTES)) == 60
+    assert rate_seconds(Rate(2, unit=Rate.DAYS)) == 2 * 86400
     with pytest.raises(ValueError):
-        CronSchedule("cron(0 10 L * ? *)")
+        rate_seconds("cron(0/15 10 ? * MON-FRI *)")
+    with pytest.raises(ValueError):
+        rate_seconds(Cron(0, 10, "*", "*", "?", "*"))
+
+
+def test_sources_the_app_does_not_use_are_logged_and_skipped(endpoint: str, caplog: pytest.LogCaptureFixture) -> None:
+    app = Chalice("unsupported-app")
+
+    @app.on_s3_event(bucket="some-bucket")
+    def on_s3(event: S3Event) -> None: ...
+
+    @app.on_cw_event({"source": ["aws.ec2"]})
+    def on_cw(event: CloudWatchEvent) -> None: ...
+
+    @app.schedule(Cron(0, 10, "*", "*", "?", "*"))
+    def nightly(event: Any) -> None: ...
+
+    @app.on_sqs_message(queue="still-served")
+    def on_sqs(event: SQSEvent) -> None: ...
+
+    with caplog.at_level(logging.WARNING, logger="devstack.pump"):
+        pump = Pump(app, endpoint)
+    assert [(type(s), s.name) for s in pump.sources] == [(SQSSource, "on_sqs")]
+    skipped = {r.getMessage().split()[2] for r in caplog.records if "not emulated" in r.getMessage()}
+    assert skipped == {"on_s3", "on_cw", "nightly"}

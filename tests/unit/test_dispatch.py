@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +14,7 @@ import requests
 from chalicelib.core.errors import Unavailable
 from chalicelib.core.settings import OrchestratorEndpoint
 from chalicelib.dispatch.send import INTAKE_PATH, IntakeRefused, send
+from devstack.net import free_port
 
 
 class _Intake(BaseHTTPRequestHandler):
@@ -51,9 +51,7 @@ def intakes() -> Iterator[Intakes]:
 
 
 def _closed_port() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def _job(address: str) -> object:

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from chalice import Chalice, Rate, Response
-from chalice.app import S3Event, SQSEvent
+from chalice.app import SQSEvent
 
 app = Chalice(app_name="pump-app")
 
@@ -16,6 +16,7 @@ PARTIAL_QUEUE = "pump-partial"
 POISON_QUEUE = "pump-poison"
 RAISE_QUEUE = "pump-raise"
 WINDOW_QUEUE = "pump-window"
+UPLOADS_QUEUE = "pump-uploads"
 BUCKET = "pump-bucket"
 
 calls: dict[str, list[Any]] = {}
@@ -101,9 +102,10 @@ def on_window(event: SQSEvent) -> None:
     record("window", [r.body for r in event])
 
 
-@app.on_s3_event(bucket=BUCKET, prefix="in/", suffix=".ts")
-def on_upload(event: S3Event) -> None:
-    record("s3", event.to_dict())
+@app.on_sqs_message(queue=UPLOADS_QUEUE, batch_size=10)
+def on_upload(event: SQSEvent) -> None:
+    """The bucket notifies this queue, as resources.json has the media bucket notify ``results``."""
+    record("uploads", [r.body for r in event])
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -1,6 +1,7 @@
-"""The local stack's secrets and bookkeeping: one Ethereum key per stage, the dev API key, the pids.
+"""The local stack's state file: its config, one Ethereum key per stage, the dev API key, the processes.
 
-They live in ``.devstack/state.json`` (git-ignored), readable by the owner only.
+It lives in ``<state_dir>/state.json`` (git-ignored), readable by the owner only: it holds private keys.
+``down``, ``status`` and ``env`` run in later processes and find the stack there.
 """
 
 from __future__ import annotations
@@ -16,17 +17,7 @@ from eth_account import Account
 STATE_FILE = "state.json"
 
 
-def new_eth_key() -> str:
-    """Return a fresh Ethereum private key as ``0x``-prefixed hex."""
-    return "0x" + bytes(Account.create().key).hex()
-
-
-def address_of(private_key: str) -> str:
-    """Return the checksummed address of a private key."""
-    return str(Account.from_key(private_key).address)
-
-
-def load_state(state_dir: Path) -> dict[str, Any]:
+def load(state_dir: Path) -> dict[str, Any]:
     """Return the saved state (empty when there is none)."""
     path = state_dir / STATE_FILE
     if not path.exists():
@@ -35,8 +26,8 @@ def load_state(state_dir: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def save_state(state_dir: Path, state: dict[str, Any]) -> None:
-    """Write the state atomically, mode 0600 (it holds private keys)."""
+def save(state_dir: Path, state: dict[str, Any]) -> None:
+    """Write the state atomically, mode 0600."""
     state_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=".state-", suffix=".json")
     try:
@@ -50,8 +41,13 @@ def save_state(state_dir: Path, state: dict[str, Any]) -> None:
 
 
 def stage_key(state: dict[str, Any], stage: str) -> str:
-    """Return the stage's Ethereum key, creating and recording one on first use."""
+    """Return the stage's Ethereum private key (``0x`` hex), creating and recording one on first use."""
     keys = state.setdefault("eth_keys", {})
     if stage not in keys:
-        keys[stage] = new_eth_key()
+        keys[stage] = "0x" + bytes(Account.create().key).hex()
     return str(keys[stage])
+
+
+def address_of(private_key: str) -> str:
+    """Return the checksummed address of a private key."""
+    return str(Account.from_key(private_key).address)
