@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,9 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from devstack.stack import LocalStack
+from tests.support import wait_for
+
+__all__ = ["Api", "playlist_segments", "wait_for"]
 
 # Short retry backoff and pending timeout so the failure paths finish within a test's patience.
 STACK_ENV = {
@@ -46,10 +48,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         _show_errors(local.logs_dir)
 
 
+# Plain lines (moto, the front) and JSON lines (the app and the workers).
+ERROR_MARKS = ("Traceback", " ERROR ", '"level":"ERROR"')
+
+
 def _show_errors(logs: Path) -> None:
     for log in sorted(logs.glob("*.log")):
         text = log.read_text(errors="replace")
-        lines = [line for line in text.splitlines() if "Traceback" in line or " ERROR " in line]
+        lines = [line for line in text.splitlines() if any(m in line for m in ERROR_MARKS)]
         if lines:
             print(f"--- {log.name}: {len(lines)} error lines, first: {lines[0][:300]}")
 
@@ -86,18 +92,6 @@ class Api:
 @pytest.fixture(scope="session")
 def api(stack: LocalStack) -> Api:
     return Api(stack.gateway_url, stack.api_key, requests.Session())
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
 def playlist_segments(text: str) -> list[str]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 from urllib.parse import unquote_plus
@@ -18,28 +16,14 @@ from chalice.app import CloudWatchEvent, S3Event, SQSEvent
 
 from devstack import aws
 from devstack.pump import Pump, PumpConfig, SQSSource, failed_message_ids, rate_seconds
+from tests import support
 
-APP_FILE = Path(__file__).resolve().parent / "pump_app" / "app.py"
 VISIBILITY_S = 1
 MAX_RECEIVE = 5
 
 
-def _load_app() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("pump_test_app", APP_FILE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    return support.wait_for(check, timeout, 0.05, what)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +44,7 @@ def make_queue(sqs: Any, name: str, *, max_receive: int = MAX_RECEIVE, visibilit
 
 @pytest.fixture(scope="module")
 def app_module(endpoint: str, clients: dict[str, Any]) -> Iterator[ModuleType]:
-    module = _load_app()
+    module = support.load_module(support.PUMP_APP, "pump_test_app")
     sqs, s3 = clients["sqs"], clients["s3"]
     for name in (module.BATCH_QUEUE, module.PARTIAL_QUEUE, module.RAISE_QUEUE):
         make_queue(sqs, name)

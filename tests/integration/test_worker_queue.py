@@ -22,13 +22,13 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from chalicelib.jobs.models import JobOutput, TranscodeJob, TranscodeResult
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 from devstack.footage import REPO_ROOT
 from gpu_worker.encoders import libx264
 from gpu_worker.worker import Heartbeat, JobQueue, Worker
+from tests import support
 from tests.media import make_segments, probe
 
 REGION = "us-east-1"
@@ -39,18 +39,13 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
+def endpoint(moto_endpoint: str) -> Iterator[str]:
     saved = {k: os.environ.get(k) for k in CREDENTIALS}
     os.environ.update(CREDENTIALS)
-    boto3.client("s3", endpoint_url=url, region_name=REGION).create_bucket(Bucket=BUCKET)
+    boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION).create_bucket(Bucket=BUCKET)
     try:
-        yield url
+        yield moto_endpoint
     finally:
-        server.stop()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -176,13 +171,7 @@ class InThreadWorker:
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    return support.wait_for(check, timeout, 0.2, what)
 
 
 # --- the happy path --------------------------------------------------------------------------------

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import importlib.util
 import json
 import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -18,22 +16,14 @@ import pytest
 from chalice.local import RouteMatcher
 
 from devstack.front import FrontConfig, FrontThread
+from tests.support import PUMP_APP, load_module
 
-APP_FILE = Path(__file__).resolve().parents[1] / "integration" / "pump_app" / "app.py"
 MAX_BODY = 64 * 1024
-
-
-def _load_app() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("front_test_app", APP_FILE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def app_module() -> ModuleType:
-    return _load_app()
+    return load_module(PUMP_APP, "front_test_app")
 
 
 @pytest.fixture(scope="module")
