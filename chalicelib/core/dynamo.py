@@ -1,8 +1,9 @@
-"""The two DynamoDB habits every store needs: numbers as Decimals, and telling a failed condition apart."""
+"""The two DynamoDB habits every store needs: numbers as Decimals, and conditional writes."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,16 @@ def to_dynamo(value: Any) -> Any:
     return json.loads(json.dumps(value), parse_float=Decimal)
 
 
-def condition_failed(error: ClientError) -> bool:
-    """Tell whether a write was refused by its ``ConditionExpression`` (and nothing worse)."""
-    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+def written(write: Callable[[], object]) -> bool:
+    """Run a write that carries a ``ConditionExpression``; False when the condition refused it.
+
+    Idempotent handlers lean on this: a second claim, a late result or a stale update is refused by
+    the table itself, and that is an answer, not an error.
+    """
+    try:
+        write()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

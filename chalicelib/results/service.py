@@ -21,49 +21,57 @@ class BadResult(Exception):
 
 
 def apply_result(media: MediaBucket, segments: SegmentStore, key: str) -> bool:
-    """Read one result manifest and apply it to its segment; True if it changed the segment."""
+    """Read one result manifest and apply it to its segment; True if it changed the segment.
+
+    Every line it logs names the segment; a manifest that can never be applied raises ``BadResult``.
+    """
     location = parse_result_key(key)
     if location is None:
         logger.info("not a result manifest: ignored", key=key)
         return False
-    try:
-        result = TranscodeResult.model_validate_json(media.read(key))
-    except ValidationError as error:
-        raise BadResult(f"{key}: unreadable manifest: {error}") from None
-    if (result.stream_id, result.seq) != location:
-        raise BadResult(f"{key}: manifest is for {result.stream_id}/{result.seq}")
-    if result.status == "ok" and result.source is None:
-        raise BadResult(f"{key}: an ok result must describe its source")
-    changed = segments.record_result(result, now_ms())
-    logger.info(
-        "result applied" if changed else "result already settled",
-        status=result.status,
-        orchestrator=result.orchestrator,
-        attempt=result.attempt,
-    )
-    return changed
+    stream_id, seq = location
+    with log_context(stream_id=stream_id, seq=seq, job_id=job_id(stream_id, seq)):
+        try:
+            result = TranscodeResult.model_validate_json(media.read(key))
+            if (result.stream_id, result.seq) != location:
+                raise BadResult(f"{key}: manifest is for {result.stream_id}/{result.seq}")
+            if result.status == "ok" and result.source is None:
+                raise BadResult(f"{key}: an ok result must describe its source")
+        except ValidationError as error:
+            logger.error("bad result", reason=f"{key}: unreadable manifest: {error}")
+            raise BadResult(f"{key}: unreadable manifest") from None
+        except BadResult as error:
+            logger.error("bad result", reason=str(error))
+            raise
+        changed = segments.record_result(result, now_ms())
+        logger.info(
+            "result applied" if changed else "result already settled",
+            status=result.status,
+            orchestrator=result.orchestrator,
+            attempt=result.attempt,
+        )
+        return changed
 
 
 def handle_results(event: dict[str, Any], media: MediaBucket, segments: SegmentStore) -> PartialItemFailureResponse:
-    """Apply every manifest an SQS batch of S3 notifications names; failed records are retried."""
+    """Apply every manifest an SQS batch of S3 notifications names; failed records are retried.
+
+    A manifest that can never be applied fails its record too: after the retries the queue's redrive
+    policy moves it to the dead-letter queue, where an operator can read it.
+    """
 
     def handle(record: SQSRecord) -> None:
-        for created in s3_objects_created(record):
-            location = parse_result_key(created.key)
-            stream_id, seq = location if location else (None, None)
-            keys = {"stream_id": stream_id, "seq": seq, "job_id": job_id(*location) if location else None}
-            with log_context(**keys, message_id=record.message_id):
+        with log_context(message_id=record.message_id):
+            for created in s3_objects_created(record):
+                if created.bucket != media.name:
+                    logger.error("bad result", reason=f"a notification from bucket {created.bucket}")
+                    raise BadResult(f"a notification from bucket {created.bucket}, not {media.name}")
                 try:
-                    if created.bucket != media.name:
-                        raise BadResult(f"a notification from bucket {created.bucket}, not {media.name}")
                     apply_result(media, segments, created.key)
-                except BadResult as error:
-                    # Retrying will not help, but failing it keeps it: after the retries the queue's
-                    # redrive policy moves it to the dead-letter queue, where an operator can read it.
-                    logger.error("bad result", reason=str(error))
+                except BadResult:
                     raise
                 except Exception:
-                    logger.exception("result message failed; it will be retried")
+                    logger.exception("result message failed; it will be retried", key=created.key)
                     raise
 
     return process_sqs_batch(event, handle)

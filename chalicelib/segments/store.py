@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
-from chalicelib.core.dynamo import condition_failed, to_dynamo
+from chalicelib.core.dynamo import to_dynamo, written
 from chalicelib.jobs.models import JobError, TranscodeResult
 from chalicelib.segments.models import SegmentRecord, SegmentStatus
 
@@ -39,13 +38,7 @@ class SegmentStore:
             duration_ms=duration_ms,
         )
         item = record.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"renditions"})
-        try:
-            self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(seq)")
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+        return written(lambda: self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(seq)"))
 
     def get(self, stream_id: str, seq: int) -> SegmentRecord | None:
         """Return one segment, or None."""
@@ -74,28 +67,28 @@ class SegmentStore:
 
     def record_result(self, result: TranscodeResult, completed_at: int) -> bool:
         """Apply a worker's result once; False when the segment was already settled or is unknown."""
-        values: dict[str, Any] = {":at": completed_at}
+        values: dict[str, Any]
         if result.status == "ok":
             assert result.source is not None
             update = (
                 "SET #s = :ready, renditions = :r, sourceInfo = :src, encoder = :e, "
                 "transcodeMs = :t, completedAt = :at, resultOrchestrator = :o"
             )
-            values |= {
-                ":ready": SegmentStatus.READY.value,
+            values = {
                 ":r": to_dynamo({r.name: r.wire() for r in result.renditions}),
                 ":src": to_dynamo(result.source.wire()),
                 ":e": result.encoder or "unknown",
                 ":t": result.transcode_ms or 0,
+                ":at": completed_at,
                 ":o": result.orchestrator,
             }
         elif result.final:
             update = "SET #s = :failed, #err = :err, attempts = :n, completedAt = :at"
-            values |= {":failed": SegmentStatus.FAILED.value, ":err": (result.error or _NO_REASON).wire()}
-            values[":n"] = result.attempt
+            values = {":err": (result.error or _NO_REASON).wire(), ":n": result.attempt, ":at": completed_at}
         else:  # a failed attempt the queue will retry: note it, leave the status
             update = "SET #err = :err, attempts = :n"
             values = {":err": (result.error or _NO_REASON).wire(), ":n": result.attempt}
+        # Settled is settled: a redelivered or late result changes nothing.
         return self._update_if(
             result.stream_id,
             result.seq,
@@ -126,10 +119,4 @@ class SegmentStore:
         names = {name: attribute for name, attribute in _NAMES.items() if name in update or name in condition}
         if names:  # DynamoDB refuses an empty map
             request["ExpressionAttributeNames"] = names
-        try:
-            self._table.update_item(**request)
-        except ClientError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+        return written(lambda: self._table.update_item(**request))

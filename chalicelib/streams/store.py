@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
-from botocore.exceptions import ClientError
 
 from chalicelib.core.clock import now_ms
-from chalicelib.core.dynamo import condition_failed
+from chalicelib.core.dynamo import written
 from chalicelib.core.errors import Gone, NotFound
 from chalicelib.streams.models import StreamCreate, StreamRecord
 from chalicelib.streams.profiles import DEFAULT_PROFILES
@@ -109,16 +109,15 @@ class StreamStore:
             UpdateExpression="SET isActive = :t, lastSeen = :now",
             ExpressionAttributeValues={":t": True, ":now": when_ms},
         )
-        try:
-            self._table.update_item(
+        # An older sequence number arriving late leaves the newest as it is.
+        written(
+            lambda: self._table.update_item(
                 Key={"id": stream_id},
                 UpdateExpression="SET maxSeq = :s",
                 ConditionExpression="attribute_not_exists(maxSeq) OR maxSeq < :s",
                 ExpressionAttributeValues={":s": seq},
             )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
+        )
 
     def set_orchestrator(self, stream_id: str, address: str) -> None:
         """Remember which orchestrator the stream's segments go to (sticky selection)."""
@@ -144,18 +143,17 @@ class StreamStore:
         for record in self._scan(Attr("isActive").eq(True)):
             if (record.last_seen or 0) >= idle_before_ms:
                 continue
-            try:
-                self._table.update_item(
+            # Refused when a segment arrived meanwhile: the stream is still active.
+            if written(
+                partial(
+                    self._table.update_item,
                     Key={"id": record.id},
                     UpdateExpression="SET isActive = :f",
                     ConditionExpression="lastSeen < :cut",
                     ExpressionAttributeValues={":f": False, ":cut": idle_before_ms},
                 )
-            except ClientError as error:  # a segment arrived meanwhile: still active
-                if not condition_failed(error):
-                    raise
-                continue
-            idle.append(record.id)
+            ):
+                idle.append(record.id)
         return idle
 
     def _scan(self, condition: ConditionBase) -> Iterator[StreamRecord]:

@@ -50,22 +50,16 @@ UNSET = ("AWS_ENDPOINT_URL", "AWS_PROFILE")
 
 
 @pytest.fixture(scope="session")
-def app_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+def app_module() -> Iterator[ModuleType]:
     """``app.py`` imported with the ``unit`` stage's environment (the app names its queues at import)."""
-    saved = {name: os.environ.get(name) for name in (*STAGE_ENV, *UNSET)}
-    os.environ.update(STAGE_ENV)
-    for name in UNSET:
-        os.environ.pop(name, None)
-    settings.cache_clear()
-    try:
-        yield importlib.import_module("app")
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in STAGE_ENV.items():
+            env.setenv(name, value)
+        for name in UNSET:
+            env.delenv(name, raising=False)
         settings.cache_clear()
+        yield importlib.import_module("app")
+    settings.cache_clear()
 
 
 @pytest.fixture

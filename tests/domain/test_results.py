@@ -94,3 +94,17 @@ def test_an_undecodable_segment_ends_failed_with_its_reason_and_its_job_dead_let
     assert record.error is not None and record.error.code == "undecodable_source" and record.attempts == 3
     [dead] = stage.receive("jobs-dlq")
     assert json.loads(dead["Body"])["jobId"] == f"{stream['id']}/0"
+
+
+def test_a_notification_naming_another_bucket_is_refused_and_changes_nothing(stage: Stage) -> None:
+    stream = pushed_and_transcoded(stage, n=2)
+    # A stranger's (or a misconfigured) bucket claims to hold segment 1's manifest.
+    forged_body = json.dumps(
+        stage.client.events.generate_s3_event("someone-elses-bucket", f"results/{stream['id']}/1.json")
+    )
+    honest = notification(stage, f"results/{stream['id']}/0.json")
+    forged = {**honest, "MessageId": "forged-message", "Body": forged_body}
+    answer = stage.client.lambda_.invoke("on_result", stage.sqs_event("results", [forged, honest])).payload
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "forged-message"}]}
+    statuses = [r.status for r in stage.app.wiring.segments().newest(stream["id"], 10)]
+    assert statuses == [SegmentStatus.READY, SegmentStatus.DISPATCHED]
