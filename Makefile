@@ -55,7 +55,7 @@ lint: $(VENV)/stamp
 
 typecheck: $(VENV)/stamp
 	$(VENV)/bin/mypy --strict chalicelib gpu_worker
-	$(VENV)/bin/mypy app.py devstack
+	$(VENV)/bin/mypy app.py devstack contracts bench
 
 bundle-check: $(VENV)/stamp ## the Lambda bundle builds and fits Lambda's limits, without PyAV
 	$(PY) scripts/check_bundle.py

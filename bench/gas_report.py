@@ -22,13 +22,14 @@ sys.path.insert(0, str(ROOT))
 
 from eth_account import Account  # noqa: E402
 from eth_typing import ChecksumAddress  # noqa: E402
+from eth_utils.crypto import keccak  # noqa: E402
 from web3 import Web3  # noqa: E402
 from web3.contract import Contract  # noqa: E402
 
 from chalicelib.chain.deployment import ProtocolParams  # noqa: E402
 from chalicelib.chain.pool_hints import ZERO_ADDRESS, find_hints  # noqa: E402
 from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket  # noqa: E402
-from contracts.deploy import DEFAULT_PARAMS, deploy  # noqa: E402
+from contracts.deploy import DEFAULT_PARAMS, deploy, load_artifact  # noqa: E402
 from devstack.chain import anvil, build_contracts  # noqa: E402
 
 LPT = ETH = 10**18
@@ -56,6 +57,8 @@ class Bench:
             return contract
 
         self.minter = c("Minter")
+        self.controller, self.governance = c("Controller"), c("Governance")
+        self.deployment = d
         self.token, self.bonding, self.broker, self.rounds = (
             c("LivepeerToken"),
             c("BondingManager"),
@@ -90,6 +93,10 @@ class Bench:
         tx_hash = fn.transact({"from": sender, "value": value, "gas": gas, "gasPrice": 10**10})
         receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.002)
         if receipt["status"] != 1:
+            try:  # replay it as a call for the revert reason
+                fn.call({"from": sender, "value": value, "gas": gas}, block_identifier=receipt["blockNumber"] - 1)
+            except Exception as err:
+                raise RuntimeError(f"transaction reverted: {fn.fn_name}: {err}") from None
             raise RuntimeError(f"transaction reverted: {fn.fn_name}")
         if fn.fn_name == "initializeRound":
             self.initialized_round = receipt["blockNumber"] // ROUND_LENGTH
@@ -98,6 +105,14 @@ class Bench:
     def next_round(self) -> None:
         self.rpc("anvil_mine", [hex(ROUND_LENGTH - self.w3.eth.block_number % ROUND_LENGTH - 1)])
         self.send(self.rounds.functions.initializeRound(), self.owner, keep_round=False)
+
+    def govern(self, fn: Any) -> None:
+        """Schedule an owner call through Governance, wait out its delay, execute it."""
+        data, none, salt = fn._encode_transaction_data(), b"\0" * 32, b"\1" * 32
+        delay = int(self.governance.functions.getMinDelay().call())
+        self.send(self.governance.functions.schedule(fn.address, 0, data, none, salt, delay), self.owner)
+        self.rpc("evm_increaseTime", [delay])
+        self.send(self.governance.functions.execute(fn.address, 0, data, none, salt), self.owner)
 
     @contextmanager
     def reverted(self) -> Iterator[None]:
@@ -158,6 +173,7 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
     b.pool.append((o, 1000 * LPT))
     b.pool.sort(key=lambda x: -x[1])
     b.next_round()
+    b.send(b.bonding.functions.reward(), o)  # as every round: its pool is up to date before tickets come in
     sender = b.account()
     b.send(b.broker.functions.fundDepositAndReserve(10 * ETH, 10 * ETH), sender, value=20 * ETH)
     rows.append(("fundDeposit", "existing sender", b.send(b.broker.functions.fundDeposit(), sender, value=ETH)))
@@ -167,7 +183,7 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
         t, sig, rand = b.ticket(sender, o, next(nonces))
         return b.send(b.broker.functions.redeemWinningTicket(t, sig, rand), o)
 
-    rows.append(("redeemWinningTicket", "from deposit, registered recipient's first ticket", redeem()))
+    rows.append(("redeemWinningTicket", "from deposit, an orchestrator's first ticket", redeem()))
     rows.append(("redeemWinningTicket", "from deposit (steady state)", redeem()))
     with b.reverted():
         poor = b.account()
@@ -181,10 +197,19 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
             )
         )
     with b.reverted():
-        stranger = b.account()  # never registered: its fee counter is still zero
-        t, sig, rand = b.ticket(sender, stranger, 1)
-        gas = b.send(b.broker.functions.redeemWinningTicket(t, sig, rand), o)
-        rows.append(("redeemWinningTicket", "from deposit, first ticket to an unregistered recipient", gas))
+        # A new TicketBroker has no cached registration: its first ticket to each orchestrator asks the
+        # BondingManager (once per orchestrator per broker).
+        artifact = load_artifact("TicketBroker")
+        params = b.deployment.params
+        factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        tx = factory.constructor(b.controller.address, params.unlock_period, params.ticket_validity_period)
+        receipt = w3.eth.wait_for_transaction_receipt(tx.transact({"from": b.owner}))
+        new_broker = w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+        b.govern(b.controller.functions.setContractInfo(keccak(text="TicketBroker"), new_broker.address))
+        b.send(new_broker.functions.fundDeposit(), sender, value=ETH)
+        t, sig, rand = b.ticket(sender, o, 1)
+        gas = b.send(new_broker.functions.redeemWinningTicket(t, sig, rand), o)
+        rows.append(("redeemWinningTicket", "from deposit, first ticket to an orchestrator after a broker change", gas))
     batch = [b.ticket(sender, o, 1000 + i) for i in range(10)]
     gas = b.send(
         b.broker.functions.batchRedeemWinningTickets(
@@ -197,9 +222,55 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
     rows.append(
         (
             "withdrawFees",
-            "orchestrator, after sweeping 12 tickets",
+            "orchestrator, sweeping 12 tickets' fees",
             b.send(b.bonding.functions.withdrawFees(o, 10**15), o),
         )
+    )
+    # ---- a delegator's round: it bonds (pending this round), the pool converts it next round, it earns and leaves
+    o2 = b.account(lpt=1000 * LPT)
+    b.send(b.bonding.functions.bond(1000 * LPT, o2), o2)
+    b.send(b.bonding.functions.transcoder(0, 500_000), o2)
+    b.pool = sorted([*b.pool, (o2, 1000 * LPT)], key=lambda x: -x[1])
+    b.next_round()
+    b.send(b.bonding.functions.reward(), o2)
+    d = b.account(lpt=1000 * LPT)
+    rows.append(
+        (
+            "bond",
+            "new delegator, the pool's first new stake this round",
+            b.send(b.bonding.functions.bond(500 * LPT, o2), d),
+        )
+    )
+    d2 = b.account(lpt=1000 * LPT)
+    rows.append(
+        (
+            "bond",
+            "new delegator, the pool already has new stake this round",
+            b.send(b.bonding.functions.bond(500 * LPT, o2), d2),
+        )
+    )
+    b.next_round()
+    rows.append(
+        (
+            "reward",
+            "first touch of the round, last round's new stake joins the shares",
+            b.send(b.bonding.functions.reward(), o2),
+        )
+    )
+    b.next_round()
+    rows.append(("reward", "steady state (no stake joined last round)", b.send(b.bonding.functions.reward(), o2)))
+    for n in range(3):
+        t, sig, rand = b.ticket(sender, o2, 2000 + n)
+        b.send(b.broker.functions.redeemWinningTicket(t, sig, rand), o2)
+    rows.append(
+        (
+            "withdrawFees",
+            "delegator, sweeping 3 tickets' fees",
+            b.send(b.bonding.functions.withdrawFees(d, b.bonding.functions.pendingFees(d).call()), d),
+        )
+    )
+    rows.append(
+        ("bond", "a delegator moving its stake to another orchestrator", b.send(b.bonding.functions.bond(0, o), d2))
     )
 
     # ---- staking, at each pool size
@@ -208,6 +279,16 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
         b.next_round()
         mid_addr, mid_stake = b.pool[len(b.pool) // 2]
         cond = f"{size}-member pool"
+        with b.reverted():
+            mintable = int(b.minter.functions.currentMintableTokens().call())
+            total_active = int(b.bonding.functions.currentRoundTotalActiveStake().call())
+            prev, nxt = find_hints(b.pool, mid_addr, mid_stake + mintable * mid_stake // total_active)
+            gas = b.send(b.bonding.functions.rewardWithHint(prev, nxt), mid_addr)
+            rows.append(("reward", f"{cond}, hints, its own stake (bonded last round) joins its shares", gas))
+        # Orchestrators call reward() each round; after it, the pool is up to date for the rows below.
+        b.send(b.bonding.functions.reward(), mid_addr, gas=30_000_000)
+        mid_stake = int(b.bonding.functions.transcoderTotalStake(mid_addr).call())
+        b.pool = sorted([(a, mid_stake if a == mid_addr else s) for a, s in b.pool], key=lambda x: -x[1])
         with b.reverted():
             d = b.account(lpt=10_000 * LPT)
             amount = 2_000 * LPT  # moves the orchestrator up about 40 places
@@ -250,18 +331,8 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
             )
             rows.append(("bond", f"{cond}, self-bond registering an orchestrator at the top, hints", gas))
         with b.reverted():
-            rows.append(
-                (
-                    "transcoder",
-                    f"{cond}, terms update",
-                    b.send(b.bonding.functions.transcoder(50_000, 500_000), mid_addr),
-                )
-            )
-        with b.reverted():
-            mintable = int(b.minter.functions.currentMintableTokens().call())
-            total_active = int(b.bonding.functions.currentRoundTotalActiveStake().call())
-            prev, nxt = find_hints(b.pool, mid_addr, mid_stake + mintable * mid_stake // total_active)
-            rows.append(("reward", f"{cond}, hints", b.send(b.bonding.functions.rewardWithHint(prev, nxt), mid_addr)))
+            gas = b.send(b.bonding.functions.transcoder(50_000, 500_000), mid_addr)
+            rows.append(("transcoder", f"{cond}, terms update (after its reward)", gas))
     return rows
 
 

@@ -19,7 +19,7 @@ const SETTINGS = {
   evmVersion: "cancun",
   viaIR: true,
   optimizer: { enabled: true, runs: 1000 },
-  outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
+  outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.bytecode.linkReferences", "evm.deployedBytecode.object"] } },
 };
 
 function listSources(dir) {
@@ -77,18 +77,26 @@ if (problems.length > 0) {
 
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
+// Libraries with public functions (SortedDoublyLL, PoolAccounting) are deployed on their own and linked into
+// the contracts that call them: each artifact lists its link references (byte offsets of placeholders).
+const linked = new Set();
+for (const contracts of Object.values(output.contracts))
+  for (const c of Object.values(contracts))
+    for (const libs of Object.values(c.evm.bytecode.linkReferences ?? {})) for (const lib of Object.keys(libs)) linked.add(lib);
 let count = 0;
 for (const [file, contracts] of Object.entries(output.contracts)) {
   if (!file.startsWith("src/")) continue; // OpenZeppelin and other imports are not ours to ship
   for (const [name, c] of Object.entries(contracts)) {
     const bytecode = c.evm.bytecode.object;
     const runtime = c.evm.deployedBytecode.object;
-    if (bytecode.length === 0 || c.abi.length === 0) continue; // interfaces; libraries of internal functions
+    if (bytecode.length === 0) continue; // interfaces, abstract contracts
+    if (c.abi.length === 0 && !linked.has(name)) continue; // libraries of internal functions only
     if (runtime.length / 2 > 24576) {
       console.error(`build failed: ${name} is ${runtime.length / 2} bytes, over the EIP-170 limit of 24576`);
       process.exit(1);
     }
-    const artifact = { contractName: name, sourceName: file, abi: c.abi, bytecode: "0x" + bytecode, deployedBytecode: "0x" + runtime };
+    const linkReferences = c.evm.bytecode.linkReferences ?? {};
+    const artifact = { contractName: name, sourceName: file, abi: c.abi, bytecode: "0x" + bytecode, deployedBytecode: "0x" + runtime, linkReferences };
     writeFileSync(join(outDir, `${name}.json`), JSON.stringify(artifact, null, 1));
     console.log(`  ${name.padEnd(18)} ${String(runtime.length / 2).padStart(6)} bytes runtime`);
     count += 1;

@@ -11,11 +11,12 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from eth_typing import ChecksumAddress
+from eth_typing import ChecksumAddress, HexAddress, HexStr
 from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
@@ -27,6 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "contracts" / "build"
 DEFAULT_PARAMS = ROOT / "contracts" / "protocol.json"
 DEFAULT_RPC = "http://127.0.0.1:8545"
+ZERO_ADDRESS = ChecksumAddress(HexAddress(HexStr("0x" + "00" * 20)))
+#: Libraries with public functions, deployed on their own and linked into the BondingManager.
+LIBRARY_NAMES = ("SortedDoublyLL", "PoolAccounting")
 
 
 def load_artifact(name: str) -> dict[str, Any]:
@@ -50,29 +54,58 @@ def _transact(w3: Web3, fn: Any, sender: ChecksumAddress) -> Any:
     return receipt
 
 
-def _deploy_one(w3: Web3, name: str, sender: ChecksumAddress, *args: Any) -> Contract:
+def link(artifact: dict[str, Any], libraries: Mapping[str, str]) -> str:
+    """``artifact``'s creation bytecode with each linked library's address written over its placeholders."""
+    code = str(artifact["bytecode"])[2:]
+    for by_name in artifact.get("linkReferences", {}).values():
+        for name, refs in by_name.items():
+            if name not in libraries:
+                raise RuntimeError(f"{artifact['contractName']} links {name}, which is not deployed")
+            address = libraries[name][2:].lower()
+            for ref in refs:
+                start = ref["start"] * 2
+                code = code[:start] + address + code[start + ref["length"] * 2 :]
+    return "0x" + code
+
+
+def _deploy_one(
+    w3: Web3, name: str, sender: ChecksumAddress, *args: Any, libraries: Mapping[str, str] | None = None
+) -> Contract:
     artifact = load_artifact(name)
-    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=link(artifact, libraries or {}))
     receipt = _transact(w3, factory.constructor(*args), sender)
     contract: Contract = w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
     return contract
 
 
-def deploy(
-    w3: Web3, deployer: ChecksumAddress, params: ProtocolParams, verifier: ChecksumAddress | None = None
-) -> Deployment:
-    """Deploy every contract with ``params``, register them in the Controller and grant the Minter its role."""
+def deploy(w3: Web3, deployer: ChecksumAddress, params: ProtocolParams) -> Deployment:
+    """Deploy every contract with ``params``, register them in the Controller, and hand the Controller to the
+    Governance timelock (``deployer`` its only proposer, anyone its executor).
+
+    No Verifier is registered: slashing stays off until a verification contract is registered through
+    Governance. The token's only minter is the Minter, fixed in its constructor.
+    """
     controller = _deploy_one(w3, "Controller", deployer)
     c = controller.address
+    minter = _deploy_one(
+        w3, "Minter", deployer, c, params.inflation, params.inflation_change, params.target_bonding_rate
+    )
+    libraries = {name: _deploy_one(w3, name, deployer).address for name in LIBRARY_NAMES}
     deployed: dict[str, Contract] = {
         "Controller": controller,
-        "LivepeerToken": _deploy_one(w3, "LivepeerToken", deployer, deployer, params.initial_supply),
-        "Minter": _deploy_one(
-            w3, "Minter", deployer, c, params.inflation, params.inflation_change, params.target_bonding_rate
-        ),
+        "LivepeerToken": _deploy_one(w3, "LivepeerToken", deployer, minter.address, deployer, params.initial_supply),
+        "Minter": minter,
         "RoundsManager": _deploy_one(w3, "RoundsManager", deployer, c, params.round_length, params.round_lock_amount),
         "BondingManager": _deploy_one(
-            w3, "BondingManager", deployer, c, params.unbonding_period, params.num_active_transcoders
+            w3,
+            "BondingManager",
+            deployer,
+            c,
+            params.unbonding_period,
+            params.num_active_transcoders,
+            params.slash_amount,
+            params.finder_fee,
+            libraries=libraries,
         ),
         "TicketBroker": _deploy_one(
             w3, "TicketBroker", deployer, c, params.unlock_period, params.ticket_validity_period
@@ -82,21 +115,20 @@ def deploy(
     for name, contract in deployed.items():
         if name != "Controller":
             _transact(w3, controller.functions.setContractInfo(contract_id(name), contract.address), deployer)
-    verifier = verifier or deployer
-    _transact(w3, controller.functions.setContractInfo(contract_id("Verifier"), verifier), deployer)
-    token = deployed["LivepeerToken"]
-    minter_role = token.functions.MINTER_ROLE().call()
-    _transact(w3, token.functions.grantRole(minter_role, deployed["Minter"].address), deployer)
+    governance = _deploy_one(w3, "Governance", deployer, params.governance_delay, [deployer], [ZERO_ADDRESS])
+    _transact(w3, controller.functions.transferOwnership(governance.address), deployer)
+    deployed["Governance"] = governance
     return Deployment(
         chain_id=w3.eth.chain_id,
         block_number=w3.eth.block_number,
         deployer=deployer,
-        verifier=verifier,
+        verifier=ZERO_ADDRESS,
         params=params,
         contracts={
             name: ContractInfo(address=contract.address, abi=load_artifact(name)["abi"])
             for name, contract in deployed.items()
         },
+        libraries=libraries,
     )
 
 

@@ -21,10 +21,12 @@ CONTRACT_NAMES: tuple[str, ...] = (
     "TicketBroker",
     "ServiceRegistry",
 )
+#: Not in the Controller's registry: its owner, the timelock every owner action goes through.
+GOVERNANCE = "Governance"
 #: Where `make deploy-contracts` writes a chain's deployment, relative to the repository root.
 DEPLOYMENTS_DIR = Path("deployments")
 
-PPM = 1_000_000  # rewardCut, feeShare, roundLockAmount, slashing
+PPM = 1_000_000  # rewardCut, feeShare, roundLockAmount, slashAmount, finderFee
 PERC_DIVISOR = 1_000_000_000  # inflation, inflationChange, targetBondingRate
 
 
@@ -43,6 +45,9 @@ class ProtocolParams(BaseModel):
     inflation_change: int = Field(alias="inflationChange", ge=0, le=PERC_DIVISOR)
     target_bonding_rate: int = Field(alias="targetBondingRate", ge=0, le=PERC_DIVISOR)
     initial_supply: int = Field(alias="initialSupply", ge=0)
+    slash_amount: int = Field(alias="slashAmount", ge=0, le=PPM)
+    finder_fee: int = Field(alias="finderFee", ge=0, le=PPM)
+    governance_delay: int = Field(alias="governanceDelay", ge=0)
 
     @classmethod
     def load(cls, path: Path) -> ProtocolParams:
@@ -63,9 +68,10 @@ class Deployment(BaseModel):
     chain_id: int
     block_number: int
     deployer: Address
-    verifier: Address
+    verifier: Address  # the zero address while slashing is off
     params: ProtocolParams
-    contracts: dict[str, ContractInfo]
+    contracts: dict[str, ContractInfo]  # the registered contracts, and "Governance"
+    libraries: dict[str, Address] = {}  # linked into the BondingManager
 
     def address(self, name: str) -> ChecksumAddress:
         """The address of contract ``name`` (e.g. "TicketBroker")."""

@@ -28,6 +28,10 @@ REVERT_CODES: dict[str, str] = {
     "ticket creationRoundBlockHash invalid for creationRound": "ticket_bad_round_block_hash",
     "invalid length for ticket auxData: must be 64 bytes": "ticket_bad_aux_data",
     "ticket recipient is null address": "ticket_bad_recipient",
+    "ticket recipient is not a registered orchestrator": "ticket_recipient_not_registered",
+    "ticket broker was replaced": "ticket_broker_replaced",
+    "ticket faceValue too large": "ticket_face_value_too_large",
+    "sender is unlocked": "ticket_sender_unlocked",
     "ticket sender is null address": "ticket_bad_sender",
     "faceValue exceeds deposit and recipient is not active": "ticket_underfunded",
     "faceValue exceeds deposit and reserve allocation": "ticket_underfunded",
@@ -155,7 +159,8 @@ class Protocol:
         return self.broker.functions.redeemWinningTicket(ticket.as_contract_args(), signature, recipient_rand)
 
     def batch_redeem_winning_tickets(self, tickets: list[tuple[Ticket, bytes, int]]) -> ContractFunction:
-        """``batchRedeemWinningTickets`` (a failing ticket is skipped, the rest pay), unsent."""
+        """``batchRedeemWinningTickets`` (a ticket refused on its merits is skipped, the rest pay; with too little
+        gas for any of them the whole batch reverts), unsent."""
         return self.broker.functions.batchRedeemWinningTickets(
             [t.as_contract_args() for t, _, _ in tickets], [sig for _, sig, _ in tickets], [r for _, _, r in tickets]
         )

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Manager} from "./Manager.sol";
 import {ILivepeerToken, IMinter, IRoundsManager, ITicketBroker} from "./interfaces/IProtocol.sol";
 import {ContractIds} from "./libraries/ContractIds.sol";
+import {Conversion, Delegator, Pool, PoolAccounting} from "./libraries/PoolAccounting.sol";
 import {SortedDoublyLL} from "./libraries/SortedDoublyLL.sol";
 
 /// @title BondingManager
@@ -11,37 +13,27 @@ import {SortedDoublyLL} from "./libraries/SortedDoublyLL.sol";
 /// hold shares of the pool's stake. Rewards raise the value of a share (compounding with no per-round
 /// bookkeeping); fees raise a cumulative fee-per-share factor. Both make a delegator's earnings O(1) to
 /// claim however many rounds passed.
-/// @dev Rounding, stated once: every division rounds down except the shares burned on unbond and slash,
-/// which round up; so a delegator never takes out more than its exact share, and the dust (at most one wei per
+/// @dev A round's rewards and fees go to the stake that was bonded when the round began, on the terms set
+/// before it began. Stake bonded (or moved, or rebonded) during round r is *pending*: it counts toward the
+/// active set and next round's reward at once, but it holds no shares until r ends; it joins the shares at
+/// the price of the end of r, the first time anything touches the pool in a later round. Terms set during r
+/// apply from r + 1. The TicketBroker keeps the pool's fee credit as it stood at the end of r, so fees
+/// credited in r go to r's holders and terms, and later fees to the new ones.
+/// Rounding, stated once: every division rounds down except the shares burned on unbond and slash, which
+/// round up; so a delegator never takes out more than its exact share, and the dust (at most one wei per
 /// delegator per event) stays with the pool. A fee's pool part is charged as ceil(increment × shares / 1e27)
-/// and the rest is the orchestrator's cut, so a fee split is exact to the wei and never owes more than it holds.
+/// and the rest is the orchestrator's cut, so a fee split never owes more than it holds.
 contract BondingManager is Manager {
     using SortedDoublyLL for SortedDoublyLL.Data;
+    using SafeCast for uint256;
 
     uint256 public constant PPM = 1_000_000;
     uint256 public constant FEE_FACTOR_PRECISION = 1e27;
-
-    struct Pool {
-        uint256 totalStake; // LPT wei bonded to this orchestrator, its own included
-        uint256 totalShares;
-        uint256 feeFactor; // cumulative delegator fees per share, × FEE_FACTOR_PRECISION
-        uint256 feesSwept; // TicketBroker.feeCounter(orchestrator) already split
-        uint32 rewardCut; // ppm of each reward the orchestrator keeps before the pool's pro-rata split
-        uint32 feeShare; // ppm of each fee that goes to the pool's pro-rata split
-        uint64 lastRewardRound;
-        uint64 activationRound;
-        uint64 deactivationRound;
-        uint128 roundStake; // totalStake at the start of stakeRound
-        uint64 stakeRound;
-    }
-
-    struct Delegator {
-        address delegate;
-        uint96 nextUnbondingLockId; // packed with delegate: a first unbond writes no new slot for it
-        uint256 shares;
-        uint256 feeFactorSnapshot;
-        uint256 fees; // settled, unwithdrawn ETH wei
-    }
+    /// @notice Hard upper bounds on what the Controller's owner may set.
+    uint256 public constant MAX_UNBONDING_PERIOD = 100; // rounds
+    uint256 public constant MAX_ACTIVE_TRANSCODERS = 1000;
+    uint256 public constant MAX_SLASH_AMOUNT = 250_000; // ppm of the orchestrator's own stake
+    uint256 public constant MAX_FINDER_FEE = 500_000; // ppm of the penalty
 
     struct UnbondingLock {
         uint128 amount; // one slot per lock
@@ -51,12 +43,17 @@ contract BondingManager is Manager {
     mapping(address transcoder => Pool) private pools;
     mapping(address delegator => Delegator) private delegators;
     mapping(address delegator => mapping(uint256 id => UnbondingLock)) private unbondingLocks;
+    mapping(address transcoder => mapping(uint256 round => Conversion)) private conversions;
     SortedDoublyLL.Data private transcoderPool;
 
     uint256 public numActiveTranscoders;
     uint256 public unbondingPeriod;
+    uint256 public slashAmount;
+    uint256 public finderFee;
     uint256 public nextRoundTotalActiveStake;
     uint256 public currentRoundTotalActiveStake;
+    /// @notice How many orchestrators were active when the current round began (the reserve's divisor).
+    uint256 public currentRoundActiveSetSize;
 
     event TranscoderUpdate(address indexed transcoder, uint256 rewardCut, uint256 feeShare);
     event TranscoderActivated(address indexed transcoder, uint256 activationRound);
@@ -84,30 +81,50 @@ contract BondingManager is Manager {
         _;
     }
 
-    constructor(address controllerAddress, uint256 unbondingPeriod_, uint256 numActiveTranscoders_)
-        Manager(controllerAddress)
-    {
+    constructor(
+        address controllerAddress,
+        uint256 unbondingPeriod_,
+        uint256 numActiveTranscoders_,
+        uint256 slashAmount_,
+        uint256 finderFee_
+    ) Manager(controllerAddress) {
+        _requireValidUnbondingPeriod(unbondingPeriod_);
         require(numActiveTranscoders_ > 0, "numActiveTranscoders must be greater than 0");
+        require(numActiveTranscoders_ <= MAX_ACTIVE_TRANSCODERS, "numActiveTranscoders is over MAX_ACTIVE_TRANSCODERS");
+        _requireValidSlashing(slashAmount_, finderFee_);
         unbondingPeriod = unbondingPeriod_;
         numActiveTranscoders = numActiveTranscoders_;
+        slashAmount = slashAmount_;
+        finderFee = finderFee_;
     }
 
     // -------------------------------------------------------------------------------- parameters
 
     function setUnbondingPeriod(uint256 period) external onlyControllerOwner {
+        _requireValidUnbondingPeriod(period);
         unbondingPeriod = period;
         emit ParameterUpdate("unbondingPeriod");
     }
 
     function setNumActiveTranscoders(uint256 n) external onlyControllerOwner {
         require(n > 0 && n >= transcoderPool.size, "numActiveTranscoders must be at least the pool size");
+        require(n <= MAX_ACTIVE_TRANSCODERS, "numActiveTranscoders is over MAX_ACTIVE_TRANSCODERS");
         numActiveTranscoders = n;
         emit ParameterUpdate("numActiveTranscoders");
     }
 
+    /// @notice Set the slash (ppm of the orchestrator's own stake) and the finder's fee (ppm of the penalty).
+    function setSlashing(uint256 slashAmount_, uint256 finderFee_) external onlyControllerOwner {
+        _requireValidSlashing(slashAmount_, finderFee_);
+        slashAmount = slashAmount_;
+        finderFee = finderFee_;
+        emit ParameterUpdate("slashing");
+    }
+
     // -------------------------------------------------------------------------------- staking
 
-    /// @notice Bond `amount` more LPT to `to` (moving any existing stake there); bonding to yourself registers you.
+    /// @notice Bond `amount` more LPT to `to` (moving any existing stake there); bonding to yourself registers
+    /// you. New and moved stake earns from the next round.
     function bond(uint256 amount, address to) external {
         bondWithHint(amount, to, address(0), address(0), address(0), address(0));
     }
@@ -125,19 +142,19 @@ contract BondingManager is Manager {
         address current = del.delegate;
         uint256 moved;
         if (current != address(0) && current != to) {
-            moved = _stakeOf(msg.sender, current);
-            if (moved > 0) _removeStake(msg.sender, current, moved, oldPrev, oldNext, round);
+            moved = _removeStake(msg.sender, current, type(uint256).max, oldPrev, oldNext, round);
         }
         require(amount + moved > 0, "bond amount must be greater than 0");
         del.delegate = to;
-        _addStake(msg.sender, to, amount + moved, newPrev, newNext, round);
+        uint256 bonded = _addStake(msg.sender, to, amount + moved, newPrev, newNext, round);
         if (amount > 0) {
             require(_token().transferFrom(msg.sender, _contract(ContractIds.MINTER), amount), "token transfer failed");
         }
-        emit Bond(to, current, msg.sender, amount, _stakeOf(msg.sender, to));
+        emit Bond(to, current, msg.sender, amount, bonded);
     }
 
     /// @notice Move `amount` of stake into a new unbonding lock, withdrawable after the unbonding period.
+    /// Stake bonded this round (which earns nothing yet) is unbonded first.
     function unbond(uint256 amount) external {
         unbondWithHint(amount, address(0), address(0));
     }
@@ -151,17 +168,16 @@ contract BondingManager is Manager {
         address delegate = del.delegate;
         require(delegate != address(0), "caller must be bonded");
         require(amount > 0, "unbond amount must be greater than 0");
-        require(amount <= _stakeOf(msg.sender, delegate), "amount is greater than bonded amount");
         uint256 round = _currentRound();
         _removeStake(msg.sender, delegate, amount, newPrev, newNext, round);
-        if (del.shares == 0) del.delegate = address(0);
+        if (!_hasStake(del)) del.delegate = address(0);
         uint256 id = del.nextUnbondingLockId++;
         uint256 withdrawRound = round + unbondingPeriod;
-        unbondingLocks[msg.sender][id] = UnbondingLock(uint128(amount), uint128(withdrawRound));
+        unbondingLocks[msg.sender][id] = UnbondingLock(amount.toUint128(), uint128(withdrawRound));
         emit Unbond(delegate, msg.sender, id, amount, withdrawRound);
     }
 
-    /// @notice Put an unbonding lock's stake back with the caller's current delegate.
+    /// @notice Put an unbonding lock's stake back with the caller's current delegate (earning from next round).
     function rebond(uint256 unbondingLockId) external {
         rebondWithHint(unbondingLockId, address(0), address(0));
     }
@@ -205,14 +221,16 @@ contract BondingManager is Manager {
 
     /// @notice Withdraw `amount` of the caller's ETH fees (its delegator share and, for an orchestrator, its cut).
     function withdrawFees(address payable recipient, uint256 amount) external whenSystemNotPaused {
-        _sweep(msg.sender);
+        uint256 round = _currentRound();
+        if (pools[msg.sender].broker != address(0)) _catchUp(msg.sender, round); // its own cut
         Delegator storage del = delegators[msg.sender];
-        if (del.delegate != address(0)) {
-            if (del.delegate != msg.sender) _sweep(del.delegate);
-            _settle(msg.sender, del.delegate);
+        address delegate = del.delegate;
+        if (delegate != address(0)) {
+            if (delegate != msg.sender) _catchUp(delegate, round);
+            _settle(msg.sender, delegate, round);
         }
         require(amount > 0 && amount <= del.fees, "insufficient fees to withdraw");
-        del.fees -= amount;
+        del.fees -= uint128(amount);
         _minter().trustedWithdrawETH(recipient, amount);
         emit WithdrawFees(msg.sender, recipient, amount);
     }
@@ -220,6 +238,9 @@ contract BondingManager is Manager {
     // -------------------------------------------------------------------------------- orchestrators
 
     /// @notice Set the caller's terms, in ppm: the reward share it keeps and the fee share it gives its pool.
+    /// They apply from the next round, so a round's rewards and fees are shared on terms its delegators could
+    /// see before it began. As in Livepeer, an active orchestrator may change them only after this round's
+    /// `reward()`, and no one in the round's locked tail.
     function transcoder(uint256 rewardCut, uint256 feeShare) external {
         transcoderWithHint(rewardCut, feeShare, address(0), address(0));
     }
@@ -233,15 +254,21 @@ contract BondingManager is Manager {
         require(rewardCut <= PPM, "invalid rewardCut percentage");
         require(feeShare <= PPM, "invalid feeShare percentage");
         require(isRegisteredTranscoder(msg.sender), "transcoder must be registered");
-        _sweep(msg.sender); // fees so far split on the old terms
-        Pool storage p = pools[msg.sender];
-        p.rewardCut = uint32(rewardCut);
-        p.feeShare = uint32(feeShare);
-        if (!transcoderPool.contains(msg.sender)) _tryJoinPool(msg.sender, newPrev, newNext, _currentRound());
+        uint256 round = _currentRound();
+        require(
+            !isActiveTranscoder(msg.sender) || pools[msg.sender].lastRewardRound == round,
+            "caller can't be active or must have already called reward for the current round"
+        );
+        (Pool storage p, ITicketBroker broker) = _catchUp(msg.sender, round);
+        bool wasChanging = PoolAccounting.changesAtRoundEnd(p);
+        p.nextRewardCut = uint32(rewardCut);
+        p.nextFeeShare = uint32(feeShare);
+        if (!wasChanging && PoolAccounting.changesAtRoundEnd(p)) broker.watch(msg.sender, round);
+        if (!transcoderPool.contains(msg.sender)) _tryJoinPool(msg.sender, newPrev, newNext, round);
         emit TranscoderUpdate(msg.sender, rewardCut, feeShare);
     }
 
-    /// @notice Mint the caller's reward for the current round and add it to its pool.
+    /// @notice Mint the caller's reward for the current round and add it to its pool's stake.
     function reward() external {
         rewardWithHint(address(0), address(0));
     }
@@ -249,50 +276,61 @@ contract BondingManager is Manager {
     function rewardWithHint(address newPrev, address newNext) public whenSystemNotPaused currentRoundInitialized {
         uint256 round = _currentRound();
         require(isActiveTranscoder(msg.sender) && isRegisteredTranscoder(msg.sender), "caller must be an active transcoder");
-        Pool storage p = pools[msg.sender];
+        (Pool storage p,) = _catchUp(msg.sender, round);
         require(p.lastRewardRound != round, "caller has already called reward for the current round");
         p.lastRewardRound = uint64(round);
-        uint256 activeStake = p.stakeRound < round ? p.totalStake : p.roundStake;
-        uint256 minted = _minter().createReward(activeStake, currentRoundTotalActiveStake);
-        if (minted > 0) _distributeReward(msg.sender, minted, newPrev, newNext, round);
+        // The stake bonded when the round began earns it; only seasoned shares (held since then) receive it.
+        uint256 minted = _minter().createReward(p.roundStake, currentRoundTotalActiveStake);
+        if (minted > 0) {
+            _settle(msg.sender, msg.sender, round); // before its shares grow
+            uint256 cut = (minted * p.rewardCut) / PPM;
+            uint256 stake = p.stake + minted - cut; // the pool's part raises every seasoned share's value
+            uint256 cutShares = p.shares == 0 ? cut : (cut * p.shares) / stake; // the cut bought at the new price
+            p.shares += cutShares.toUint128();
+            delegators[msg.sender].shares += cutShares.toUint128();
+            p.stake = (stake + cut).toUint128();
+            uint256 total = p.stake + p.pendingStake;
+            if (transcoderPool.contains(msg.sender)) {
+                nextRoundTotalActiveStake += minted;
+                transcoderPool.updateKey(msg.sender, total, newPrev, newNext);
+            }
+            emit StakeUpdate(msg.sender, total);
+        }
         emit Reward(msg.sender, minted);
     }
 
     /// @notice Slash `slashAmount` ppm of the orchestrator's own stake: pay `finderFee` ppm of it to the
-    /// finder, burn the rest, and evict it from the active set, effective at once. Only the Verifier.
+    /// finder, burn the rest, and evict it from the active set, effective at once. Only the Verifier, which is
+    /// unset (slashing off) until a verification contract is registered.
     /// @dev Only in an initialized round, like every other stake change, so that the round's total active
     /// stake snapshot and each orchestrator's start-of-round stake agree.
-    function slashTranscoder(address transcoderAddress, address finder, uint256 slashAmount, uint256 finderFee)
+    function slashTranscoder(address transcoderAddress, address finder)
         external
         whenSystemNotPaused
         currentRoundInitialized
     {
-        require(msg.sender == _contract(ContractIds.VERIFIER), "caller must be Verifier");
-        require(slashAmount <= PPM, "invalid slashAmount percentage");
-        require(finderFee <= PPM, "invalid finderFee percentage");
+        address verifier = _contract(ContractIds.VERIFIER);
+        require(verifier != address(0) && msg.sender == verifier, "caller must be Verifier");
         uint256 round = _currentRound();
-        Delegator storage del = delegators[transcoderAddress];
-        Pool storage p = pools[transcoderAddress];
         uint256 penalty;
         uint256 finderReward;
-        if (del.delegate == transcoderAddress && del.shares > 0) {
-            _sweep(transcoderAddress);
-            _settle(transcoderAddress, transcoderAddress);
-            uint256 stake = _stakeOf(transcoderAddress, transcoderAddress);
-            penalty = (stake * slashAmount) / PPM;
-            uint256 burnShares = penalty == stake ? del.shares : _ceilDiv(penalty * p.totalShares, p.totalStake);
-            del.shares -= burnShares;
-            p.totalShares -= burnShares;
-            _snapshotStake(p, round);
-            p.totalStake -= penalty;
+        if (isRegisteredTranscoder(transcoderAddress)) {
+            (Pool storage p, ITicketBroker broker) = _catchUp(transcoderAddress, round);
+            _settle(transcoderAddress, transcoderAddress, round);
+            Delegator storage del = delegators[transcoderAddress];
+            penalty = (_stakeIn(del, p) * slashAmount) / PPM;
+            _take(del, p, penalty);
             // Out of the active set at once: no reward or reserve claim for the rest of this round either.
             if (transcoderPool.contains(transcoderAddress)) _leavePool(transcoderAddress, round);
             if (p.deactivationRound > round) {
                 p.deactivationRound = uint64(round);
                 emit TranscoderDeactivated(transcoderAddress, round);
             }
-            if (del.shares == 0) del.delegate = address(0);
-            emit StakeUpdate(transcoderAddress, p.totalStake);
+            if (!_hasStake(del)) {
+                del.delegate = address(0);
+                broker.setRegistered(transcoderAddress, false);
+            }
+            emit StakeUpdate(transcoderAddress, p.stake + p.pendingStake);
             if (finder != address(0)) finderReward = (penalty * finderFee) / PPM;
             if (finderReward > 0) _minter().trustedTransferTokens(finder, finderReward);
             if (penalty > finderReward) _minter().trustedBurnTokens(penalty - finderReward);
@@ -300,10 +338,12 @@ contract BondingManager is Manager {
         emit TranscoderSlashed(transcoderAddress, finder, penalty, finderReward);
     }
 
-    /// @notice Snapshot the next round's total active stake; RoundsManager calls it when a round starts.
+    /// @notice Snapshot the round's total active stake and active-set size; RoundsManager calls it when a
+    /// round starts.
     function setCurrentRoundTotalActiveStake() external {
         require(msg.sender == _contract(ContractIds.ROUNDS_MANAGER), "caller must be RoundsManager");
         currentRoundTotalActiveStake = nextRoundTotalActiveStake;
+        currentRoundActiveSetSize = transcoderPool.size;
     }
 
     // -------------------------------------------------------------------------------- views
@@ -315,13 +355,26 @@ contract BondingManager is Manager {
 
     function isRegisteredTranscoder(address t) public view returns (bool) {
         Delegator storage del = delegators[t];
-        return del.delegate == t && del.shares > 0;
+        return del.delegate == t && _hasStake(del);
     }
 
     function isActiveTranscoder(address t) public view returns (bool) {
         Pool storage p = pools[t];
         uint256 round = _currentRound();
         return p.activationRound <= round && round < p.deactivationRound;
+    }
+
+    /// @notice Whether `t` is a registered orchestrator, and the round at whose end its pool changes (new stake
+    /// joins or new terms start), if it does: what a TicketBroker needs before paying `t` the first time.
+    function recipientStatus(address t) external view returns (bool registered, bool changing, uint256 round) {
+        Pool storage p = pools[t];
+        return (isRegisteredTranscoder(t), PoolAccounting.changesAtRoundEnd(p), p.round);
+    }
+
+    /// @notice Whether `t` is active this round and can be paid (registered: one that resigned this round is
+    /// still active until it ends), and how many were active when the round began.
+    function activeSetInfo(address t) external view returns (bool active, uint256 activeSetSize) {
+        return (isActiveTranscoder(t) && isRegisteredTranscoder(t), currentRoundActiveSetSize);
     }
 
     function getTranscoderPoolSize() external view returns (uint256) {
@@ -340,10 +393,13 @@ contract BondingManager is Manager {
         return transcoderPool.contains(t);
     }
 
+    /// @notice All the stake bonded to `t`, pending included: its key in the active set.
     function transcoderTotalStake(address t) external view returns (uint256) {
-        return pools[t].totalStake;
+        return pools[t].stake + pools[t].pendingStake;
     }
 
+    /// @notice The pool now: total stake, shares, the terms in force this round, reward and activation rounds,
+    /// and the fee factor.
     function getTranscoder(address t)
         external
         view
@@ -359,44 +415,50 @@ contract BondingManager is Manager {
         )
     {
         Pool storage p = pools[t];
+        (totalStake, totalShares, rewardCut, feeShare, feeFactor) =
+            PoolAccounting.poolNow(p, t, _currentRound(), _broker());
         return (
-            p.totalStake,
-            p.totalShares,
-            p.rewardCut,
-            p.feeShare,
-            p.lastRewardRound,
-            p.activationRound,
-            p.deactivationRound,
-            p.feeFactor
+            totalStake, totalShares, rewardCut, feeShare, p.lastRewardRound, p.activationRound, p.deactivationRound, feeFactor
         );
     }
 
-    /// @notice delegate, bonded stake now (rewards included), shares, fees now (unswept ones included), next lock id.
+    /// @notice The terms in force this round and the terms last set (in force from the next round if they were
+    /// set this round).
+    function getTranscoderTerms(address t)
+        external
+        view
+        returns (uint256 rewardCut, uint256 feeShare, uint256 nextRewardCut, uint256 nextFeeShare)
+    {
+        (,, rewardCut, feeShare,) = PoolAccounting.poolNow(pools[t], t, _currentRound(), _broker());
+        return (rewardCut, feeShare, pools[t].nextRewardCut, pools[t].nextFeeShare);
+    }
+
+    /// @notice delegate, bonded stake now (rewards and pending stake included), shares, fees now (unswept ones
+    /// included), next lock id.
     function getDelegator(address d)
         external
         view
         returns (address delegate, uint256 bondedAmount, uint256 shares, uint256 fees, uint256 nextUnbondingLockId)
     {
-        Delegator storage del = delegators[d];
-        return (del.delegate, pendingStake(d), del.shares, pendingFees(d), del.nextUnbondingLockId);
+        (uint256 earning, uint256 pending, uint256 s, uint256 f) = _delegatorNow(d);
+        return (delegators[d].delegate, earning + pending, s, f, delegators[d].nextUnbondingLockId);
     }
 
-    /// @notice The delegator's stake now: its shares' value in its delegate's pool.
+    /// @notice The delegator's stake now: what earns this round's reward and fees, and what was bonded this
+    /// round and earns from the next.
+    function delegatorStake(address d) external view returns (uint256 earning, uint256 pending) {
+        (earning, pending,,) = _delegatorNow(d);
+    }
+
+    /// @notice The delegator's stake now, pending stake included.
     function pendingStake(address d) public view returns (uint256) {
-        address delegate = delegators[d].delegate;
-        return delegate == address(0) ? 0 : _stakeOf(d, delegate);
+        (uint256 earning, uint256 pending,,) = _delegatorNow(d);
+        return earning + pending;
     }
 
     /// @notice The delegator's withdrawable fees now, as if every pending sweep and settlement happened.
     function pendingFees(address d) public view returns (uint256) {
-        Delegator storage del = delegators[d];
-        (uint256 ownFactor, uint256 ownCut) = _previewSweep(d);
-        uint256 fees = del.fees + ownCut;
-        if (del.delegate != address(0) && del.shares > 0) {
-            uint256 factor = ownFactor;
-            if (del.delegate != d) (factor,) = _previewSweep(del.delegate);
-            fees += (del.shares * (factor - del.feeFactorSnapshot)) / FEE_FACTOR_PRECISION;
-        }
+        (,,, uint256 fees) = _delegatorNow(d);
         return fees;
     }
 
@@ -405,7 +467,32 @@ contract BondingManager is Manager {
         return (lock.amount, lock.withdrawRound);
     }
 
-    // -------------------------------------------------------------------------------- internals
+    // -------------------------------------------------------------------------------- internals: pools
+
+    /// @dev Bring `t`'s pool up to `round` and store it (PoolAccounting.catchUp).
+    function _catchUp(address t, uint256 round) private returns (Pool storage p, ITicketBroker broker) {
+        broker = _broker();
+        p = pools[t];
+        PoolAccounting.catchUp(p, conversions[t], delegators[t], t, round, broker);
+    }
+
+    // -------------------------------------------------------------------------------- internals: delegators
+
+    /// @dev Bring `d`'s position in `t`'s pool (already caught up to `round`) up to date.
+    function _settle(address d, address t, uint256 round) private {
+        PoolAccounting.settle(delegators[d], pools[t], conversions[t], round);
+    }
+
+    /// @dev `d`'s earning stake, pending stake, shares and withdrawable fees as if everything were settled now.
+    function _delegatorNow(address d)
+        private
+        view
+        returns (uint256 earning, uint256 pending, uint256 shares, uint256 fees)
+    {
+        Delegator storage del = delegators[d];
+        address t = del.delegate;
+        return PoolAccounting.position(del, pools[d], pools[t], conversions[t], d, _currentRound(), _broker());
+    }
 
     function _requireCanDelegateTo(address to) private view {
         if (to != msg.sender) {
@@ -422,78 +509,91 @@ contract BondingManager is Manager {
         emit Rebond(delegate, msg.sender, unbondingLockId, lock.amount);
     }
 
-    function _stakeOf(address d, address t) private view returns (uint256) {
-        Pool storage p = pools[t];
-        uint256 totalShares = p.totalShares;
-        return totalShares == 0 ? 0 : (delegators[d].shares * p.totalStake) / totalShares;
+    function _hasStake(Delegator storage del) private view returns (bool) {
+        return del.shares > 0 || del.pendingStake > 0;
     }
 
-    /// @dev Shares of `d` in `t`'s pool for `amount` more stake, at the pool's current share price.
-    function _addStake(address d, address t, uint256 amount, address newPrev, address newNext, uint256 round) private {
-        _sweep(t);
-        _settle(d, t);
-        Pool storage p = pools[t];
-        if (d == t && p.feesSwept == 0 && ITicketBroker(_contract(ContractIds.TICKET_BROKER)).primeFeeCounter(t)) {
-            // Just swept, so the counter was 0: count from 1 from now on (see TicketBroker.feeCounter).
-            p.feesSwept = 1;
-        }
-        uint256 newShares = p.totalShares == 0 ? amount : (amount * p.totalShares) / p.totalStake;
-        require(newShares > 0, "bond amount too small");
-        p.totalShares += newShares;
-        delegators[d].shares += newShares;
-        _snapshotStake(p, round);
-        p.totalStake += amount;
+    /// @dev A settled delegator's stake in its caught-up pool: its shares' value plus its pending stake.
+    function _stakeIn(Delegator storage del, Pool storage p) private view returns (uint256) {
+        uint256 shares = del.shares;
+        return del.pendingStake + (shares == 0 ? 0 : (shares * p.stake) / p.shares);
+    }
+
+    /// @dev Add `amount` to `d`'s pending stake in `t`'s pool; returns `d`'s stake there after it.
+    function _addStake(address d, address t, uint256 amount, address newPrev, address newNext, uint256 round)
+        private
+        returns (uint256 bonded)
+    {
+        (Pool storage p, ITicketBroker broker) = _catchUp(t, round);
+        _settle(d, t, round);
+        Delegator storage del = delegators[d];
+        // At today's price; the price at the round's end is at least that, so this only stops dust bonds.
+        require(p.shares == 0 || (amount * p.shares) / p.stake > 0, "bond amount too small");
+        bool registering = d == t && !_hasStake(del);
+        bool wasChanging = PoolAccounting.changesAtRoundEnd(p);
+        del.pendingStake += amount.toUint128();
+        del.pendingRound = uint64(round);
+        p.pendingStake += amount.toUint128();
+        uint256 total = p.stake + p.pendingStake;
         if (transcoderPool.contains(t)) {
             nextRoundTotalActiveStake += amount;
-            transcoderPool.updateKey(t, p.totalStake, newPrev, newNext);
+            transcoderPool.updateKey(t, total, newPrev, newNext);
         } else if (isRegisteredTranscoder(t)) {
             _tryJoinPool(t, newPrev, newNext, round);
         }
-        emit StakeUpdate(t, p.totalStake);
+        if (registering) broker.setRegistered(t, true);
+        if (!wasChanging) broker.watch(t, round);
+        emit StakeUpdate(t, total);
+        return _stakeIn(del, p);
     }
 
-    /// @dev Burns ceil(amount × shares / stake) of `d`'s shares (all of them when it takes its whole stake).
-    function _removeStake(address d, address t, uint256 amount, address newPrev, address newNext, uint256 round) private {
-        _sweep(t);
-        _settle(d, t);
-        Pool storage p = pools[t];
+    /// @dev Remove `amount` (all of it for type(uint256).max) of `d`'s stake from `t`'s pool; returns the
+    /// amount removed. An orchestrator that takes its whole self-bond resigns.
+    function _removeStake(address d, address t, uint256 amount, address newPrev, address newNext, uint256 round)
+        private
+        returns (uint256)
+    {
+        (Pool storage p, ITicketBroker broker) = _catchUp(t, round);
+        _settle(d, t, round);
         Delegator storage del = delegators[d];
-        uint256 burnShares = amount == _stakeOf(d, t) ? del.shares : _ceilDiv(amount * p.totalShares, p.totalStake);
-        del.shares -= burnShares;
-        p.totalShares -= burnShares;
-        _snapshotStake(p, round);
-        p.totalStake -= amount;
+        uint256 held = _stakeIn(del, p);
+        if (amount == type(uint256).max) amount = held;
+        require(amount <= held, "amount is greater than bonded amount");
+        _take(del, p, amount);
+        uint256 total = p.stake + p.pendingStake;
+        bool resigns = d == t && !_hasStake(del);
         if (transcoderPool.contains(t)) {
-            if (d == t && del.shares == 0) {
-                _leavePool(t, round); // the orchestrator took its whole self-bond: it resigns
+            if (resigns) {
+                _leavePool(t, round);
             } else {
                 nextRoundTotalActiveStake -= amount;
-                transcoderPool.updateKey(t, p.totalStake, newPrev, newNext);
+                transcoderPool.updateKey(t, total, newPrev, newNext);
             }
         }
-        emit StakeUpdate(t, p.totalStake);
+        if (resigns) broker.setRegistered(t, false);
+        emit StakeUpdate(t, total);
+        return amount;
     }
 
-    function _distributeReward(address t, uint256 minted, address newPrev, address newNext, uint256 round) private {
-        _sweep(t);
-        _settle(t, t);
-        Pool storage p = pools[t];
-        uint256 cut = (minted * p.rewardCut) / PPM;
-        _snapshotStake(p, round);
-        p.totalStake += minted - cut; // the pool's part raises every share's value
-        uint256 cutShares = (cut * p.totalShares) / p.totalStake; // the cut bought at the new price
-        p.totalShares += cutShares;
-        delegators[t].shares += cutShares;
-        p.totalStake += cut;
-        if (transcoderPool.contains(t)) {
-            nextRoundTotalActiveStake += minted;
-            transcoderPool.updateKey(t, p.totalStake, newPrev, newNext);
+    /// @dev Take `amount` of a settled delegator's stake: pending stake first (it earns nothing yet), then
+    /// ceil(amount × shares / stake) shares (all of them when it takes their whole value).
+    function _take(Delegator storage del, Pool storage p, uint256 amount) private {
+        uint256 fromPending = amount < del.pendingStake ? amount : del.pendingStake;
+        if (fromPending > 0) {
+            del.pendingStake -= uint128(fromPending);
+            p.pendingStake -= uint128(fromPending);
         }
-        emit StakeUpdate(t, p.totalStake);
+        uint256 rest = amount - fromPending;
+        if (rest == 0) return;
+        uint256 value = (uint256(del.shares) * p.stake) / p.shares;
+        uint256 burn = rest == value ? del.shares : _ceilDiv(rest * p.shares, p.stake);
+        del.shares -= burn.toUint128();
+        p.shares -= burn.toUint128();
+        p.stake -= rest.toUint128();
     }
 
     function _tryJoinPool(address t, address newPrev, address newNext, uint256 round) private {
-        uint256 stake = pools[t].totalStake;
+        uint256 stake = pools[t].stake + pools[t].pendingStake;
         if (stake == 0) return;
         if (transcoderPool.size >= numActiveTranscoders) {
             address last = transcoderPool.tail;
@@ -515,50 +615,13 @@ contract BondingManager is Manager {
         emit TranscoderDeactivated(t, round + 1);
     }
 
-    function _snapshotStake(Pool storage p, uint256 round) private {
-        if (p.stakeRound < round) {
-            p.roundStake = uint128(p.totalStake);
-            p.stakeRound = uint64(round);
-        }
+    function _requireValidUnbondingPeriod(uint256 period) private pure {
+        require(period <= MAX_UNBONDING_PERIOD, "unbondingPeriod is over MAX_UNBONDING_PERIOD");
     }
 
-    /// @dev Split the fees the TicketBroker credited to `t` since the last sweep: feeShare to the pool's
-    /// per-share factor, the rest (with the factor's rounding remainder) to `t`'s own fees.
-    function _sweep(address t) private {
-        Pool storage p = pools[t];
-        uint256 credited = ITicketBroker(_contract(ContractIds.TICKET_BROKER)).feeCounter(t);
-        uint256 amount = credited - p.feesSwept;
-        if (amount == 0) return;
-        p.feesSwept = credited;
-        (uint256 increment, uint256 cut) = _splitFees(p, amount);
-        p.feeFactor += increment;
-        delegators[t].fees += cut;
-        emit FeesSwept(t, amount, cut);
-    }
-
-    function _previewSweep(address t) private view returns (uint256 factor, uint256 cut) {
-        Pool storage p = pools[t];
-        uint256 amount = ITicketBroker(_contract(ContractIds.TICKET_BROKER)).feeCounter(t) - p.feesSwept;
-        (uint256 increment, uint256 c) = _splitFees(p, amount);
-        return (p.feeFactor + increment, c);
-    }
-
-    function _splitFees(Pool storage p, uint256 amount) private view returns (uint256 increment, uint256 cut) {
-        uint256 totalShares = p.totalShares;
-        if (totalShares == 0) return (0, amount);
-        uint256 poolFees = (amount * p.feeShare) / PPM;
-        increment = (poolFees * FEE_FACTOR_PRECISION) / totalShares;
-        // Round the pool's part up: delegators settle over summed increments, and each one's floor of the
-        // sum can exceed the sum of per-sweep floors; charging ceil here keeps every claim covered.
-        cut = amount - _ceilDiv(increment * totalShares, FEE_FACTOR_PRECISION);
-    }
-
-    /// @dev Move `d`'s fees earned in `t`'s pool since its last snapshot into its settled fees.
-    function _settle(address d, address t) private {
-        Delegator storage del = delegators[d];
-        uint256 factor = pools[t].feeFactor;
-        if (del.shares > 0) del.fees += (del.shares * (factor - del.feeFactorSnapshot)) / FEE_FACTOR_PRECISION;
-        del.feeFactorSnapshot = factor;
+    function _requireValidSlashing(uint256 slashAmount_, uint256 finderFee_) private pure {
+        require(slashAmount_ <= MAX_SLASH_AMOUNT, "slashAmount is over MAX_SLASH_AMOUNT");
+        require(finderFee_ <= MAX_FINDER_FEE, "finderFee is over MAX_FINDER_FEE");
     }
 
     function _ceilDiv(uint256 a, uint256 b) private pure returns (uint256) {
@@ -575,6 +638,10 @@ contract BondingManager is Manager {
 
     function _minter() private view returns (IMinter) {
         return IMinter(_contract(ContractIds.MINTER));
+    }
+
+    function _broker() private view returns (ITicketBroker) {
+        return ITicketBroker(_contract(ContractIds.TICKET_BROKER));
     }
 
     function _token() private view returns (ILivepeerToken) {

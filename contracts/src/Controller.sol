@@ -5,6 +5,8 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 /// @title Controller
 /// @notice Registry of the protocol's contract addresses by name, and the system-wide pause.
+/// @dev Its owner is the Governance timelock once deployment is done (contracts/deploy.py): every owner power
+/// here and in the contracts' parameter setters is announced on chain and waits out the timelock's delay.
 contract Controller is Ownable {
     mapping(bytes32 id => address) private registry;
     bool public paused;
@@ -26,11 +28,11 @@ contract Controller is Ownable {
         return registry[id];
     }
 
-    /// @notice The address registered under `id`; reverts while the system is paused.
-    /// @dev Saves the hot paths a second call: the pause check and the lookup in one.
-    function getContractWhenNotPaused(bytes32 id) external view returns (address) {
+    /// @notice The addresses registered under `a` and `b`; reverts while the system is paused.
+    /// @dev Saves the ticket broker's hot path calls: the pause check and two lookups in one.
+    function getContractsWhenNotPaused(bytes32 a, bytes32 b) external view returns (address, address) {
         require(!paused, "system is paused");
-        return registry[id];
+        return (registry[a], registry[b]);
     }
 
     function pause() external onlyOwner {

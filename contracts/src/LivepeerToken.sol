@@ -3,21 +3,23 @@ pragma solidity ^0.8.24;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 
 /// @title LivepeerToken (LPT)
-/// @notice ERC20 whose only minter is the Minter (granted MINTER_ROLE at deployment); holders, and so the
-/// protocol for slashing, can burn their own balance.
-contract LivepeerToken is ERC20, ERC20Burnable, AccessControl {
-    bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
+/// @notice ERC20 whose only minter is the Minter fixed at deployment: no account holds a role that can mint,
+/// or grant one. Holders, and so the protocol for slashing, can burn their own balance.
+contract LivepeerToken is ERC20, ERC20Burnable {
+    /// @notice The one address that may mint: the protocol's Minter, which mints only each round's reward.
+    address public immutable minter;
 
-    constructor(address admin, uint256 initialSupply) ERC20("Livepeer Token", "LPT") {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _mint(admin, initialSupply);
+    constructor(address minter_, address holder, uint256 initialSupply) ERC20("Livepeer Token", "LPT") {
+        require(minter_ != address(0), "minter is null address");
+        minter = minter_;
+        _mint(holder, initialSupply);
     }
 
-    /// @notice Mint `amount` to `to`; only MINTER_ROLE.
-    function mint(address to, uint256 amount) external onlyRole(MINTER_ROLE) {
+    /// @notice Mint `amount` to `to`; only the Minter.
+    function mint(address to, uint256 amount) external {
+        require(msg.sender == minter, "caller must be the Minter");
         _mint(to, amount);
     }
 }

@@ -6,8 +6,9 @@ import {IBondingManager, ILivepeerToken} from "./interfaces/IProtocol.sol";
 import {ContractIds} from "./libraries/ContractIds.sol";
 
 /// @title Minter
-/// @notice Mints each round's rewards and holds the protocol's funds: bonded and unbonding LPT, and the
-/// broadcasters' ETH (deposits, reserves and fees not yet withdrawn).
+/// @notice Mints each round's rewards and holds the protocol's funds: bonded and unbonding LPT, and the ETH
+/// fees swept from the TicketBroker that delegators and orchestrators have not withdrawn yet. (Broadcasters'
+/// deposits and reserves stay in the TicketBroker that took them, so replacing the broker strands nothing.)
 /// @dev Inflation, inflationChange and targetBondingRate are in parts per billion (PERC_DIVISOR).
 contract Minter is Manager {
     uint256 public constant PERC_DIVISOR = 1_000_000_000;
@@ -85,20 +86,15 @@ contract Minter is Manager {
         emit TokensBurned(amount);
     }
 
-    /// @notice Pay out ETH: fees (BondingManager) or withdrawn deposits and reserves (TicketBroker).
-    function trustedWithdrawETH(address payable to, uint256 amount) external {
-        require(
-            msg.sender == _contract(ContractIds.BONDING_MANAGER) || msg.sender == _contract(ContractIds.TICKET_BROKER),
-            "caller must be BondingManager or TicketBroker"
-        );
+    /// @notice Pay out withdrawn fees; BondingManager only.
+    function trustedWithdrawETH(address payable to, uint256 amount) external onlyBondingManager {
         (bool ok,) = to.call{value: amount}("");
         require(ok, "ETH transfer failed");
     }
 
-    /// @notice Take broadcasters' ETH from the TicketBroker.
-    function depositETH() external payable {
-        require(msg.sender == _contract(ContractIds.TICKET_BROKER), "caller must be TicketBroker");
-    }
+    /// @notice Take fees' ETH from a TicketBroker (the current one, or a replaced one whose last fees are swept).
+    /// @dev Open to anyone: ETH sent here by anyone else is a donation that no one can claim.
+    function depositETH() external payable {}
 
     function _token() private view returns (ILivepeerToken) {
         return ILivepeerToken(_contract(ContractIds.TOKEN));

@@ -11,6 +11,8 @@ import {ContractIds} from "./libraries/ContractIds.sol";
 /// The last `roundLockAmount` (ppm of the round) is locked: orchestrators can't change their terms.
 contract RoundsManager is Manager {
     uint256 public constant PPM = 1_000_000;
+    /// @notice Hard upper bound on the round length, in blocks (about 140 days of 12 s blocks).
+    uint256 public constant MAX_ROUND_LENGTH = 1_000_000;
 
     // One slot, read on the ticket broker's hot path.
     struct RoundState {
@@ -27,7 +29,8 @@ contract RoundsManager is Manager {
     event NewRound(uint256 indexed round, bytes32 blockHash);
 
     constructor(address controllerAddress, uint256 roundLength_, uint256 roundLockAmount_) Manager(controllerAddress) {
-        require(roundLength_ > 0 && roundLength_ <= type(uint64).max, "round length cannot be 0");
+        require(roundLength_ > 0, "round length cannot be 0");
+        require(roundLength_ <= MAX_ROUND_LENGTH, "round length is over MAX_ROUND_LENGTH");
         require(roundLockAmount_ <= PPM, "round lock amount must be a valid percentage");
         uint64 startRound = uint64(block.number / roundLength_);
         // The deployment round counts as initialized (nothing to snapshot or mint yet), so a fresh chain
@@ -46,7 +49,8 @@ contract RoundsManager is Manager {
 
     /// @notice Set the round length (blocks); takes effect from the current round's start.
     function setRoundLength(uint256 roundLength_) external onlyControllerOwner {
-        require(roundLength_ > 0 && roundLength_ <= type(uint64).max, "round length cannot be 0");
+        require(roundLength_ > 0, "round length cannot be 0");
+        require(roundLength_ <= MAX_ROUND_LENGTH, "round length is over MAX_ROUND_LENGTH");
         RoundState memory s = state;
         require(s.lastInitializedRound == _currentRound(s), "current round is not initialized");
         (uint256 round, uint256 startBlock) = (_currentRound(s), _currentRoundStartBlock(s));

@@ -9,14 +9,17 @@ import {ContractIds} from "./libraries/ContractIds.sol";
 
 /// @title TicketBroker
 /// @notice Probabilistic micropayments with Livepeer's ticket format. Senders fund a deposit (paid from first)
-/// and a reserve (each active orchestrator may claim reserve / poolSize of it per round once the deposit is
-/// gone). Redemption is all or nothing.
-/// @dev Gas: a redemption paid from deposit touches three cold slots of this contract (used-ticket flag, the
-/// sender's packed deposit, the recipient's fee counter) plus one packed parameter slot, and makes two view
-/// calls (Controller: pause + address, RoundsManager: round info). Fees are not split here: the recipient's
-/// monotonic `feeCounter` is swept by the BondingManager before any change to that orchestrator's pool
-/// shares, so the split is the same as if it were done eagerly, without an external call per ticket.
+/// and a reserve (each orchestrator active this round may claim reserve / the round's active-set size of it
+/// once the deposit is gone). Redemption is all or nothing, and pays only registered orchestrators.
+/// @dev This contract holds the senders' ETH. A winning ticket only moves value from the sender's deposit to
+/// the recipient's `credited` counter (one packed slot); the BondingManager sweeps that counter before any
+/// change to the orchestrator's pool and takes the swept fees' ETH to the Minter (`releaseFees`). So the hot
+/// path makes no call per ticket to split fees, and a replaced broker keeps paying its senders back.
 contract TicketBroker is Manager {
+    /// @notice Hard upper bounds on the period parameters, in rounds.
+    uint256 public constant MAX_UNLOCK_PERIOD = 100;
+    uint256 public constant MAX_TICKET_VALIDITY_PERIOD = 100;
+
     struct Ticket {
         address recipient;
         address sender;
@@ -43,16 +46,24 @@ contract TicketBroker is Manager {
         uint128 ticketValidityPeriod;
     }
 
+    /// @dev Everything a redemption writes about its recipient, in one slot. `creditedAtWatchEnd` and
+    /// `watchRound` let the BondingManager split fees at a round boundary without a call per ticket: when its
+    /// pool changes at the end of a round (new stake joins, new terms start), it asks to `watch` that round,
+    /// and the first ticket redeemed in a later round keeps the credit as it was before it.
+    struct Recipient {
+        uint96 credited; // face value of every winning ticket paid to the recipient (only grows)
+        uint96 creditedAtWatchEnd; // `credited` when the first ticket after `watchRound` came in
+        uint56 watchedRoundPlusOne; // the watched round + 1; 0 once that happened, or when nothing is watched
+        bool registered; // cached BondingManager.isRegisteredTranscoder; the BondingManager clears it
+    }
+
     Params private params;
     mapping(address sender => Sender) private senders;
     mapping(address sender => Reserve) private reserves;
     mapping(address sender => mapping(uint256 round => mapping(address recipient => uint256))) private claimed;
+    mapping(address recipient => Recipient) private recipients;
     /// @notice Ticket hashes already redeemed.
     mapping(bytes32 ticketHash => bool) public usedTickets;
-    /// @notice Per-recipient fee counter: its increase is the face value of the winning tickets paid to the
-    /// recipient (ETH wei). It starts at 1 for an orchestrator (primed when it registers, so its first ticket
-    /// updates a non-zero slot instead of paying for a new one) and at 0 for any other recipient.
-    mapping(address recipient => uint256) public feeCounter;
 
     event DepositFunded(address indexed sender, uint256 amount);
     event ReserveFunded(address indexed reserveHolder, uint256 amount);
@@ -63,21 +74,34 @@ contract TicketBroker is Manager {
         address indexed sender, address indexed recipient, bytes32 indexed ticketHash, uint256 faceValue, uint256 fromReserve
     );
     event ReserveClaimed(address indexed reserveHolder, address indexed claimant, uint256 amount);
+    event FeesReleased(uint256 amount);
+
+    modifier onlyBondingManager() {
+        require(msg.sender == _contract(ContractIds.BONDING_MANAGER), "caller must be BondingManager");
+        _;
+    }
+
+    /// @dev A replaced broker takes no new money and pays no new tickets; its senders can still withdraw.
+    modifier onlyCurrentBroker() {
+        require(_contract(ContractIds.TICKET_BROKER) == address(this), "ticket broker was replaced");
+        _;
+    }
 
     constructor(address controllerAddress, uint256 unlockPeriod_, uint256 ticketValidityPeriod_) Manager(controllerAddress) {
-        require(ticketValidityPeriod_ > 0, "ticketValidityPeriod must be greater than 0");
+        _requireValidPeriods(unlockPeriod_, ticketValidityPeriod_);
         params = Params(uint128(unlockPeriod_), uint128(ticketValidityPeriod_));
     }
 
     // -------------------------------------------------------------------------------- parameters
 
     function setUnlockPeriod(uint256 unlockPeriod_) external onlyControllerOwner {
+        _requireValidPeriods(unlockPeriod_, params.ticketValidityPeriod);
         params.unlockPeriod = uint128(unlockPeriod_);
         emit ParameterUpdate("unlockPeriod");
     }
 
     function setTicketValidityPeriod(uint256 period) external onlyControllerOwner {
-        require(period > 0, "ticketValidityPeriod must be greater than 0");
+        _requireValidPeriods(params.unlockPeriod, period);
         params.ticketValidityPeriod = uint128(period);
         emit ParameterUpdate("ticketValidityPeriod");
     }
@@ -92,24 +116,29 @@ contract TicketBroker is Manager {
 
     // -------------------------------------------------------------------------------- funds
 
-    /// @notice Add msg.value to the caller's deposit.
-    function fundDeposit() external payable whenSystemNotPaused {
+    /// @notice Add msg.value to the caller's deposit (and cancel an unlock in progress).
+    function fundDeposit() external payable whenSystemNotPaused onlyCurrentBroker {
+        _endUnlock(msg.sender);
         _addDeposit(msg.sender, msg.value);
-        _sendToMinter(msg.value);
     }
 
-    /// @notice Add msg.value to the caller's reserve.
-    function fundReserve() external payable whenSystemNotPaused {
+    /// @notice Add msg.value to the caller's reserve (and cancel an unlock in progress).
+    function fundReserve() external payable whenSystemNotPaused onlyCurrentBroker {
+        _endUnlock(msg.sender);
         _addReserve(msg.sender, msg.value);
-        _sendToMinter(msg.value);
     }
 
-    /// @notice Split msg.value into the caller's deposit and reserve.
-    function fundDepositAndReserve(uint256 depositAmount, uint256 reserveAmount) external payable whenSystemNotPaused {
+    /// @notice Split msg.value into the caller's deposit and reserve (and cancel an unlock in progress).
+    function fundDepositAndReserve(uint256 depositAmount, uint256 reserveAmount)
+        external
+        payable
+        whenSystemNotPaused
+        onlyCurrentBroker
+    {
         require(msg.value == depositAmount + reserveAmount, "msg.value does not equal sum of deposit amount and reserve amount");
+        _endUnlock(msg.sender);
         _addDeposit(msg.sender, depositAmount);
         _addReserve(msg.sender, reserveAmount);
-        _sendToMinter(msg.value);
     }
 
     /// @notice Start the unlock period; deposit and reserve can be withdrawn after it.
@@ -139,20 +168,24 @@ contract TicketBroker is Manager {
         require(s.withdrawRound != 0, "no unlock request in progress");
         require(s.withdrawRound <= _roundsManager().currentRound(), "account is locked");
         delete senders[msg.sender];
-        reserves[msg.sender].funds = 0;
+        // The whole record: a reserve funded again later starts from a clean base, not from the old claims.
+        delete reserves[msg.sender];
         emit Withdrawal(msg.sender, s.deposit, r.funds);
-        IMinter(_contract(ContractIds.MINTER)).trustedWithdrawETH(payable(msg.sender), uint256(s.deposit) + r.funds);
+        (bool ok,) = payable(msg.sender).call{value: uint256(s.deposit) + r.funds}("");
+        require(ok, "ETH transfer failed");
     }
 
     // -------------------------------------------------------------------------------- tickets
 
-    /// @notice Redeem one winning ticket; reverts (and the ticket stays unused) unless it is valid, won,
-    /// and deposit plus the recipient's reserve allocation cover its face value.
+    /// @notice Redeem one winning ticket; reverts (and the ticket stays unused) unless it is valid, won, pays a
+    /// registered orchestrator, and deposit plus the recipient's reserve allocation cover its face value.
     function redeemWinningTicket(Ticket calldata ticket, bytes calldata sig, uint256 recipientRand) external {
         _redeem(ticket, sig, recipientRand);
     }
 
-    /// @notice Redeem several tickets; one that fails is skipped, the others still pay.
+    /// @notice Redeem several tickets; one that fails on its merits is skipped, the others still pay.
+    /// @dev A ticket that fails with no revert reason ran out of gas (or was malformed): the whole batch reverts
+    /// then, so a caller cannot drop tickets by sending the batch with too little gas.
     /// @return redeemed how many were redeemed
     function batchRedeemWinningTickets(Ticket[] calldata tickets, bytes[] calldata sigs, uint256[] calldata recipientRands)
         external
@@ -162,7 +195,9 @@ contract TicketBroker is Manager {
         for (uint256 i = 0; i < tickets.length; i++) {
             try this.redeemWinningTicket(tickets[i], sigs[i], recipientRands[i]) {
                 redeemed++;
-            } catch {}
+            } catch (bytes memory reason) {
+                require(reason.length > 0, "ticket redemption ran out of gas");
+            }
         }
     }
 
@@ -193,15 +228,22 @@ contract TicketBroker is Manager {
         return err == ECDSA.RecoverError.NoError && recovered == signer;
     }
 
-    /// @notice Set `recipient`'s fee counter to 1 if it is 0; BondingManager only, when an orchestrator registers.
-    /// @return primed whether the counter was 0
-    function primeFeeCounter(address recipient) external returns (bool primed) {
-        require(msg.sender == _contract(ContractIds.BONDING_MANAGER), "caller must be BondingManager");
-        if (feeCounter[recipient] == 0) {
-            feeCounter[recipient] = 1;
-            return true;
-        }
-        return false;
+    // -------------------------------------------------------------------------------- BondingManager hooks
+
+    /// @notice Record whether `recipient` is a registered orchestrator (its registration and resignation).
+    function setRegistered(address recipient, bool registered) external onlyBondingManager {
+        recipients[recipient].registered = registered;
+    }
+
+    /// @notice Keep `recipient`'s credit as it stands at the end of `round` (its pool changes then).
+    function watch(address recipient, uint256 round) external onlyBondingManager {
+        recipients[recipient].watchedRoundPlusOne = uint56(round + 1); // round 0 is a round too
+    }
+
+    /// @notice Send `amount` of swept fees' ETH to the Minter, which pays delegators their withdrawals.
+    function releaseFees(uint256 amount) external onlyBondingManager {
+        IMinter(_contract(ContractIds.MINTER)).depositETH{value: amount}();
+        emit FeesReleased(amount);
     }
 
     // -------------------------------------------------------------------------------- views
@@ -218,15 +260,24 @@ contract TicketBroker is Manager {
         return (s.deposit, s.withdrawRound, r.funds, r.round == round ? r.claimedInRound : 0);
     }
 
+    /// @notice The fees credited to `recipient` (only grows); whether a round is still watched (no ticket came
+    /// in after it yet); and, once one did, the credit as it stood at the end of the watched round.
+    function recipientCredit(address recipient)
+        external
+        view
+        returns (uint256 credited, bool watching, uint256 creditedAtWatchEnd)
+    {
+        Recipient memory r = recipients[recipient];
+        return (r.credited, r.watchedRoundPlusOne != 0, r.creditedAtWatchEnd);
+    }
+
     /// @notice How much of `sender`'s reserve `recipient` may still claim this round.
     function claimableReserve(address sender, address recipient) external view returns (uint256) {
-        IBondingManager bm = IBondingManager(_contract(ContractIds.BONDING_MANAGER));
-        if (!bm.isActiveTranscoder(recipient)) return 0;
+        (bool active, uint256 activeSetSize) = _bondingManager().activeSetInfo(recipient);
+        if (!active || activeSetSize == 0) return 0;
         uint256 round = _roundsManager().currentRound();
         Reserve memory r = reserves[sender];
-        uint256 base = uint256(r.funds) + (r.round == round ? r.claimedInRound : 0);
-        uint256 poolSize = bm.getTranscoderPoolSize();
-        uint256 alloc = poolSize == 0 ? 0 : base / poolSize;
+        uint256 alloc = (uint256(r.funds) + (r.round == round ? r.claimedInRound : 0)) / activeSetSize;
         uint256 already = claimed[sender][round][recipient];
         return alloc > already ? alloc - already : 0;
     }
@@ -250,8 +301,32 @@ contract TicketBroker is Manager {
         usedTickets[ticketHash] = true;
 
         uint256 faceValue = ticket.faceValue;
+        Recipient memory rec = recipients[ticket.recipient];
+        if (!rec.registered) {
+            // Paying any address would let a sender pay itself and skip the unlock period. The answer is cached
+            // here; the BondingManager clears it when the orchestrator resigns. A broker that took over from
+            // another learns here, too, whether the pool changes at a round's end it must keep the credit of.
+            (bool registered, bool changing, uint256 changeRound) = _bondingManager().recipientStatus(ticket.recipient);
+            require(registered, "ticket recipient is not a registered orchestrator");
+            rec.registered = true;
+            if (changing) rec.watchedRoundPlusOne = uint56(changeRound + 1);
+        }
+        if (rec.watchedRoundPlusOne != 0 && round >= rec.watchedRoundPlusOne) {
+            // the first ticket after the watched round: what came before it belongs to that round
+            rec.creditedAtWatchEnd = rec.credited;
+            rec.watchedRoundPlusOne = 0;
+        }
+        uint256 credited = uint256(rec.credited) + faceValue;
+        require(credited <= type(uint96).max, "ticket faceValue too large");
+        rec.credited = uint96(credited);
+        recipients[ticket.recipient] = rec;
+
         uint256 fromReserve;
         Sender storage s = senders[ticket.sender];
+        uint256 withdrawRound = s.withdrawRound;
+        // As in Livepeer: once its unlock period is over the sender may withdraw at any moment, so no ticket
+        // can count on its funds any more.
+        require(withdrawRound == 0 || round < withdrawRound, "sender is unlocked");
         uint256 deposit = s.deposit;
         if (faceValue > deposit) {
             fromReserve = faceValue - deposit;
@@ -260,7 +335,6 @@ contract TicketBroker is Manager {
         } else {
             s.deposit = uint128(deposit - faceValue);
         }
-        feeCounter[ticket.recipient] += faceValue;
         emit WinningTicketRedeemed(ticket.sender, ticket.recipient, ticketHash, faceValue, fromReserve);
     }
 
@@ -269,8 +343,10 @@ contract TicketBroker is Manager {
         require(auxData.length == 64, "invalid length for ticket auxData: must be 64 bytes");
         uint256 creationRound = uint256(bytes32(auxData[0:32]));
         bytes32 creationRoundBlockHash = bytes32(auxData[32:64]);
-        IRoundsManager rm = IRoundsManager(controller.getContractWhenNotPaused(ContractIds.ROUNDS_MANAGER));
-        (bytes32 blockHash, uint256 current, bool initialized) = rm.roundInfo(creationRound);
+        (address rounds, address broker) =
+            controller.getContractsWhenNotPaused(ContractIds.ROUNDS_MANAGER, ContractIds.TICKET_BROKER);
+        require(broker == address(this), "ticket broker was replaced");
+        (bytes32 blockHash, uint256 current, bool initialized) = IRoundsManager(rounds).roundInfo(creationRound);
         require(initialized, "current round is not initialized");
         require(blockHash != bytes32(0), "ticket creationRound does not have a block hash");
         require(blockHash == creationRoundBlockHash, "ticket creationRoundBlockHash invalid for creationRound");
@@ -279,15 +355,14 @@ contract TicketBroker is Manager {
     }
 
     function _claimFromReserve(address sender, address recipient, uint256 amount, uint256 round) private {
-        IBondingManager bm = IBondingManager(_contract(ContractIds.BONDING_MANAGER));
-        require(bm.isActiveTranscoder(recipient), "faceValue exceeds deposit and recipient is not active");
+        (bool active, uint256 activeSetSize) = _bondingManager().activeSetInfo(recipient);
+        require(active, "faceValue exceeds deposit and recipient is not active");
         Reserve memory r = reserves[sender];
         if (r.round != round) {
             r.round = uint32(round);
             r.claimedInRound = 0;
         }
-        uint256 poolSize = bm.getTranscoderPoolSize(); // 0 when the last member resigned this round
-        uint256 alloc = poolSize == 0 ? 0 : (uint256(r.funds) + r.claimedInRound) / poolSize;
+        uint256 alloc = activeSetSize == 0 ? 0 : (uint256(r.funds) + r.claimedInRound) / activeSetSize;
         uint256 already = claimed[sender][round][recipient];
         require(already + amount <= alloc && amount <= r.funds, "faceValue exceeds deposit and reserve allocation");
         claimed[sender][round][recipient] = already + amount;
@@ -295,6 +370,15 @@ contract TicketBroker is Manager {
         r.claimedInRound += uint112(amount);
         reserves[sender] = r;
         emit ReserveClaimed(sender, recipient, amount);
+    }
+
+    /// @dev New money means the sender means to keep paying: as in Livepeer, funding ends an unlock.
+    function _endUnlock(address sender) private {
+        Sender storage s = senders[sender];
+        if (s.withdrawRound != 0) {
+            s.withdrawRound = 0;
+            emit UnlockCancelled(sender);
+        }
     }
 
     function _addDeposit(address sender, uint256 amount) private {
@@ -311,11 +395,17 @@ contract TicketBroker is Manager {
         emit ReserveFunded(sender, amount);
     }
 
-    function _sendToMinter(uint256 amount) private {
-        if (amount > 0) IMinter(_contract(ContractIds.MINTER)).depositETH{value: amount}();
+    function _requireValidPeriods(uint256 unlockPeriod_, uint256 ticketValidityPeriod_) private pure {
+        require(unlockPeriod_ <= MAX_UNLOCK_PERIOD, "unlockPeriod is over MAX_UNLOCK_PERIOD");
+        require(ticketValidityPeriod_ > 0, "ticketValidityPeriod must be greater than 0");
+        require(ticketValidityPeriod_ <= MAX_TICKET_VALIDITY_PERIOD, "ticketValidityPeriod is over MAX_TICKET_VALIDITY_PERIOD");
     }
 
     function _roundsManager() private view returns (IRoundsManager) {
         return IRoundsManager(_contract(ContractIds.ROUNDS_MANAGER));
+    }
+
+    function _bondingManager() private view returns (IBondingManager) {
+        return IBondingManager(_contract(ContractIds.BONDING_MANAGER));
     }
 }

@@ -13,6 +13,7 @@ from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import ContractLogicError
 
 from chalicelib.chain.deployment import Deployment, ProtocolParams
 from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket
@@ -26,6 +27,11 @@ ETH = 10**18
 TEST_PARAMS = ProtocolParams.load(DEFAULT_PARAMS).model_copy(
     update={"round_length": 200, "num_active_transcoders": 10, "initial_supply": 10_000_000 * LPT}
 )
+
+
+def reverts(reason: str) -> pytest.RaisesExc[ContractLogicError]:
+    """Expect a contract call to revert with ``reason`` (a regular expression)."""
+    return pytest.raises(ContractLogicError, match=reason)
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +71,8 @@ class Chain:
     bonding: Contract
     broker: Contract
     registry: Contract
+    governance: Contract
+    _salt: int = 0
 
     # -- chain control
     def rpc(self, method: str, params: list[Any]) -> Any:
@@ -102,9 +110,27 @@ class Chain:
         start = int(self.rounds.functions.currentRoundStartBlock().call())
         self.mine(start + length - 1 - self.w3.eth.block_number)
 
+    # -- governance: the Controller's owner is the timelock; the deployer (``owner``) proposes
+    def govern(self, fn: Any) -> Any:
+        """Schedule ``fn`` (an owner-only call) through Governance, wait out its delay, execute it."""
+        self._salt += 1
+        target, data, salt, none = fn.address, fn._encode_transaction_data(), self._salt.to_bytes(32, "big"), b"\0" * 32
+        delay = int(self.governance.functions.getMinDelay().call())
+        self.tx(self.governance.functions.schedule(target, 0, data, none, salt, delay), self.owner)
+        self.rpc("evm_increaseTime", [delay])
+        self.mine()
+        return self.tx(self.governance.functions.execute(target, 0, data, none, salt), self.owner)
+
+    def set_verifier(self, verifier: str) -> None:
+        """Register ``verifier`` as the Verifier (slashing is off until one is registered)."""
+        self.govern(self.controller.functions.setContractInfo(Web3.keccak(text="Verifier"), verifier))
+
     # -- transactions
     def tx(self, fn: Any, sender: str, value: int = 0) -> Any:
-        receipt = self.w3.eth.wait_for_transaction_receipt(fn.transact({"from": sender, "value": value}))
+        # Anvil mines at once: poll for the receipt every 2 ms, not web3's default 100 ms
+        receipt = self.w3.eth.wait_for_transaction_receipt(
+            fn.transact({"from": sender, "value": value}), poll_latency=0.002
+        )
         assert receipt["status"] == 1
         return receipt
 
@@ -117,7 +143,35 @@ class Chain:
             self.tx(self.token.functions.approve(self.bonding.address, 2**256 - 1), account.address)
         return account
 
+    # -- protocol reads
+    def stake(self, who: str) -> int:
+        """``who``'s bonded stake now, rewards and pending stake included."""
+        return int(self.bonding.functions.pendingStake(who).call())
+
+    def fees(self, who: str) -> int:
+        """``who``'s withdrawable fees now."""
+        return int(self.bonding.functions.pendingFees(who).call())
+
+    def shares(self, who: str) -> int:
+        """``who``'s shares of its delegate's pool (its pending stake converted, if its round is over)."""
+        return int(self.bonding.functions.getDelegator(who).call()[2])
+
     # -- protocol shortcuts
+    def delegate(self, delegator: LocalAccount, orchestrator: str, amount: int) -> None:
+        """``delegator`` bonds ``amount`` to ``orchestrator``."""
+        self.tx(self.bonding.functions.bond(amount, orchestrator), delegator.address)
+
+    def seasoned_pool(
+        self, own: int, delegated: int, reward_cut: int = 0, fee_share: int = 0
+    ) -> tuple[LocalAccount, LocalAccount]:
+        """An orchestrator and a delegator of it, both bonded since before the current round began."""
+        o = self.register(own, reward_cut, fee_share)
+        d = self.new_account(lpt=delegated)
+        self.delegate(d, o.address, delegated)
+        self.next_round()
+        self.next_round()
+        return o, d
+
     def register(self, stake: int, reward_cut: int = 0, fee_share: int = 0) -> LocalAccount:
         """A new orchestrator: self-bonded with ``stake`` and its terms set."""
         o = self.new_account(lpt=stake)
@@ -181,6 +235,7 @@ def chain_session(anvil_url: str) -> Chain:
         bonding=c("BondingManager"),
         broker=c("TicketBroker"),
         registry=c("ServiceRegistry"),
+        governance=c("Governance"),
     )
     chain.next_round()
     return chain

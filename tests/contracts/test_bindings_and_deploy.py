@@ -9,7 +9,7 @@ from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from chalicelib.chain.deployment import CONTRACT_NAMES, Deployment
+from chalicelib.chain.deployment import CONTRACT_NAMES, GOVERNANCE, Deployment
 from chalicelib.chain.pool_hints import ZERO_ADDRESS, find_hints
 from chalicelib.chain.protocol import Protocol, revert_code
 from contracts.deploy import main as deploy_main
@@ -38,11 +38,14 @@ def test_deploy_command_writes_a_loadable_deployment(
     printed = capsys.readouterr().out
     assert str(out) in printed and "TicketBroker" in printed
     deployment = Deployment.load(out)
-    assert set(deployment.contracts) == set(CONTRACT_NAMES)
+    assert set(deployment.contracts) == {*CONTRACT_NAMES, GOVERNANCE}
     protocol = Protocol(chain.w3, deployment)
     controller = protocol.contract("Controller")
     for name in CONTRACT_NAMES[1:]:
         assert controller.functions.getContract(Web3.keccak(text=name)).call() == deployment.address(name)
+    assert controller.functions.getContract(Web3.keccak(text="Verifier")).call() == ZERO_ADDRESS == deployment.verifier
+    assert controller.functions.owner().call() == deployment.address(GOVERNANCE)
+    assert set(deployment.libraries) == {"SortedDoublyLL", "PoolAccounting"}
     assert deployment.params.round_length == 50  # contracts/protocol.json
 
 
@@ -93,8 +96,13 @@ def test_deploy_command_signs_with_deployer_private_key(
     assert deploy_main(["--rpc", url, "--out", str(out)]) == 0
     deployment = Deployment.load(out)
     assert deployment.deployer == key.address
-    controller = Protocol(chain.w3, deployment).contract("Controller")
-    assert controller.functions.owner().call() == key.address
+    protocol = Protocol(chain.w3, deployment)
+    governance = protocol.contract(GOVERNANCE)
+    assert protocol.contract("Controller").functions.owner().call() == governance.address
+    proposer = governance.functions.PROPOSER_ROLE().call()
+    assert governance.functions.hasRole(proposer, key.address).call()  # the deployer proposes, and waits like anyone
+    admin = governance.functions.DEFAULT_ADMIN_ROLE().call()
+    assert not governance.functions.hasRole(admin, key.address).call()
     assert key.address in capsys.readouterr().out
 
 

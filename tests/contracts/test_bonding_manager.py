@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 
-from .conftest import ETH, LPT, Chain
+from .conftest import ETH, LPT, Chain, reverts
 from .model import PPM, PoolModel, fee_split, fees_for
 
 ZERO = "0x" + "00" * 20
-
-
-def _reverts(reason: str) -> pytest.RaisesExc[ContractLogicError]:
-    return pytest.raises(ContractLogicError, match=reason)
-
-
-def _stake(chain: Chain, who: str) -> int:
-    return int(chain.bonding.functions.pendingStake(who).call())
 
 
 def _total(chain: Chain, t: str) -> int:
@@ -61,7 +53,7 @@ def test_delegator_bonds_to_a_registered_orchestrator(chain: Chain) -> None:
     receipt = chain.tx(chain.bonding.functions.bond(300 * LPT, o.address), d.address)
     (bond,) = _events(chain.bonding.events.Bond, receipt)
     assert bond.args.newDelegate == o.address and bond.args.bondedAmount == 300 * LPT  # type: ignore[attr-defined]
-    assert _stake(chain, d.address) == 300 * LPT
+    assert chain.stake(d.address) == 300 * LPT
     assert _total(chain, o.address) == 1300 * LPT
     delegate, bonded, _, fees, _ = chain.bonding.functions.getDelegator(d.address).call()
     assert (delegate, bonded, fees) == (o.address, 300 * LPT, 0)
@@ -74,7 +66,7 @@ def test_bonding_zero_moves_the_whole_stake_to_a_new_delegate(chain: Chain) -> N
     chain.tx(chain.bonding.functions.bond(300 * LPT, a.address), d.address)
     chain.tx(chain.bonding.functions.bond(0, b.address), d.address)
     assert (_total(chain, a.address), _total(chain, b.address)) == (1000 * LPT, 1100 * LPT)
-    assert _stake(chain, d.address) == 300 * LPT
+    assert chain.stake(d.address) == 300 * LPT
     assert _pool(chain) == [b.address, a.address]
 
 
@@ -104,8 +96,8 @@ def test_reverts_when_bond_is_not_allowed(chain: Chain, setup: str, reason: str)
     elif setup == "uninitialized":
         chain.next_round(initialize=False)
     elif setup == "paused":
-        chain.tx(chain.controller.functions.pause(), chain.owner)
-    with _reverts(reason):
+        chain.govern(chain.controller.functions.pause())
+    with reverts(reason):
         chain.tx(chain.bonding.functions.bond(amount, to), sender)
 
 
@@ -117,15 +109,15 @@ def test_unbond_then_withdraw_stake_after_the_unbonding_period(chain: Chain) -> 
     receipt = chain.tx(chain.bonding.functions.unbond(100 * LPT), d.address)
     (ev,) = _events(chain.bonding.events.Unbond, receipt)
     assert (ev.args.unbondingLockId, ev.args.amount, ev.args.withdrawRound) == (0, 100 * LPT, r + 7)  # type: ignore[attr-defined]
-    assert _stake(chain, d.address) == 200 * LPT and _total(chain, o.address) == 1200 * LPT
+    assert chain.stake(d.address) == 200 * LPT and _total(chain, o.address) == 1200 * LPT
     assert chain.bonding.functions.getUnbondingLock(d.address, 0).call() == [100 * LPT, r + 7]
-    with _reverts("withdraw round must be before or equal to the current round"):
+    with reverts("withdraw round must be before or equal to the current round"):
         chain.tx(chain.bonding.functions.withdrawStake(0), d.address)
     for _ in range(7):
         chain.next_round()
     chain.tx(chain.bonding.functions.withdrawStake(0), d.address)
     assert chain.token.functions.balanceOf(d.address).call() == 100 * LPT
-    with _reverts("invalid unbonding lock ID"):
+    with reverts("invalid unbonding lock ID"):
         chain.tx(chain.bonding.functions.withdrawStake(0), d.address)
 
 
@@ -137,15 +129,15 @@ def test_reverts_when_unbond_amount_is_wrong(chain: Chain, amount: int, reason: 
     o = chain.register(1000 * LPT)
     d = chain.new_account(lpt=300 * LPT)
     chain.tx(chain.bonding.functions.bond(300 * LPT, o.address), d.address)
-    with _reverts(reason):
+    with reverts(reason):
         chain.tx(chain.bonding.functions.unbond(amount), d.address)
 
 
 def test_reverts_when_unbonded_caller_unbonds_or_rebonds(chain: Chain) -> None:
     d = chain.new_account()
-    with _reverts("caller must be bonded"):
+    with reverts("caller must be bonded"):
         chain.tx(chain.bonding.functions.unbond(1), d.address)
-    with _reverts("caller must be bonded"):
+    with reverts("caller must be bonded"):
         chain.tx(chain.bonding.functions.rebond(0), d.address)
 
 
@@ -155,8 +147,8 @@ def test_rebond_puts_a_lock_back_with_the_delegate(chain: Chain) -> None:
     chain.tx(chain.bonding.functions.bond(300 * LPT, o.address), d.address)
     chain.tx(chain.bonding.functions.unbond(100 * LPT), d.address)
     chain.tx(chain.bonding.functions.rebond(0), d.address)
-    assert _stake(chain, d.address) == 300 * LPT and _total(chain, o.address) == 1300 * LPT
-    with _reverts("invalid unbonding lock ID"):
+    assert chain.stake(d.address) == 300 * LPT and _total(chain, o.address) == 1300 * LPT
+    with reverts("invalid unbonding lock ID"):
         chain.tx(chain.bonding.functions.rebond(0), d.address)
 
 
@@ -166,11 +158,11 @@ def test_rebond_from_unbonded_to_a_new_delegate(chain: Chain) -> None:
     chain.tx(chain.bonding.functions.bond(300 * LPT, a.address), d.address)
     chain.tx(chain.bonding.functions.unbond(300 * LPT), d.address)
     assert chain.bonding.functions.getDelegator(d.address).call()[0] == ZERO
-    with _reverts("caller must be bonded"):
+    with reverts("caller must be bonded"):
         chain.tx(chain.bonding.functions.rebond(0), d.address)
     chain.tx(chain.bonding.functions.rebondFromUnbonded(b.address, 0), d.address)
-    assert _stake(chain, d.address) == 300 * LPT and _total(chain, b.address) == 800 * LPT
-    with _reverts("caller must be unbonded"):
+    assert chain.stake(d.address) == 300 * LPT and _total(chain, b.address) == 800 * LPT
+    with reverts("caller must be unbonded"):
         chain.tx(chain.bonding.functions.rebondFromUnbonded(b.address, 0), d.address)
 
 
@@ -183,33 +175,38 @@ def test_orchestrator_that_unbonds_its_whole_self_bond_resigns(chain: Chain) -> 
     assert not chain.bonding.functions.isRegisteredTranscoder(o.address).call()
     assert not chain.bonding.functions.isInTranscoderPool(o.address).call()
     assert chain.bonding.functions.nextRoundTotalActiveStake().call() == 0
-    assert _stake(chain, d.address) == 300 * LPT  # the delegator keeps its stake and may leave
+    assert chain.stake(d.address) == 300 * LPT  # the delegator keeps its stake and may leave
     chain.tx(chain.bonding.functions.unbond(300 * LPT), d.address)
 
 
 def test_a_slashed_orchestrator_is_inactive_at_once(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
+    verifier = chain.new_account()
+    chain.set_verifier(verifier.address)
     chain.next_round()
     assert chain.bonding.functions.isActiveTranscoder(o.address).call()
-    chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO, 10_000, 0), chain.owner)
+    chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO), verifier.address)
     assert not chain.bonding.functions.isActiveTranscoder(o.address).call()
-    with _reverts("caller must be an active transcoder"):
+    with reverts("caller must be an active transcoder"):
         chain.tx(chain.bonding.functions.reward(), o.address)
     chain.next_round(initialize=False)
-    with _reverts("current round is not initialized"):
-        chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO, 10_000, 0), chain.owner)
+    with reverts("current round is not initialized"):
+        chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO), verifier.address)
 
 
 # ------------------------------------------------------------------------------------------------ terms
 
 
-def test_transcoder_sets_its_terms(chain: Chain) -> None:
+def test_transcoder_sets_its_terms_for_the_next_round(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     receipt = chain.tx(chain.bonding.functions.transcoder(50_000, 600_000), o.address)
     (ev,) = _events(chain.bonding.events.TranscoderUpdate, receipt)
     assert (ev.args.rewardCut, ev.args.feeShare) == (50_000, 600_000)  # type: ignore[attr-defined]
+    assert chain.bonding.functions.getTranscoderTerms(o.address).call() == [0, 0, 50_000, 600_000]
+    chain.next_round()
     info = chain.bonding.functions.getTranscoder(o.address).call()
     assert (info[2], info[3]) == (50_000, 600_000)
+    assert chain.bonding.functions.getTranscoderTerms(o.address).call() == [50_000, 600_000, 50_000, 600_000]
 
 
 @pytest.mark.parametrize(
@@ -222,14 +219,14 @@ def test_transcoder_sets_its_terms(chain: Chain) -> None:
 )
 def test_reverts_when_transcoder_terms_are_invalid(chain: Chain, cut: int, share: int, reason: str) -> None:
     o = chain.register(1000 * LPT) if reason != "transcoder must be registered" else chain.new_account()
-    with _reverts(reason):
+    with reverts(reason):
         chain.tx(chain.bonding.functions.transcoder(cut, share), o.address)
 
 
 def test_reverts_when_transcoder_terms_change_in_the_locked_tail_of_a_round(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     chain.mine_into_lock()
-    with _reverts("current round is locked"):
+    with reverts("current round is locked"):
         chain.tx(chain.bonding.functions.transcoder(1, 1), o.address)
 
 
@@ -237,7 +234,7 @@ def test_reverts_when_transcoder_terms_change_in_the_locked_tail_of_a_round(chai
 
 
 def test_active_set_keeps_the_top_n_by_stake(chain: Chain) -> None:
-    chain.tx(chain.bonding.functions.setNumActiveTranscoders(3), chain.owner)
+    chain.govern(chain.bonding.functions.setNumActiveTranscoders(3))
     a, b, c = chain.register(300 * LPT), chain.register(200 * LPT), chain.register(100 * LPT)
     assert _pool(chain) == [a.address, b.address, c.address]
     small = chain.register(50 * LPT)  # not above the smallest member: stays out
@@ -248,8 +245,8 @@ def test_active_set_keeps_the_top_n_by_stake(chain: Chain) -> None:
     assert out.args.transcoder == c.address  # type: ignore[attr-defined]
     assert _pool(chain) == [a.address, big.address, b.address]
     assert chain.bonding.functions.nextRoundTotalActiveStake().call() == 750 * LPT
-    with _reverts("numActiveTranscoders must be at least the pool size"):
-        chain.tx(chain.bonding.functions.setNumActiveTranscoders(2), chain.owner)
+    with reverts("numActiveTranscoders must be at least the pool size"):
+        chain.govern(chain.bonding.functions.setNumActiveTranscoders(2))
 
 
 def test_hints_place_a_stake_change_and_stale_hints_still_work(chain: Chain) -> None:
@@ -287,10 +284,10 @@ def test_reward_mints_the_stake_share_of_mintable_and_splits_by_reward_cut(chain
     assert ev.args.amount == minted  # type: ignore[attr-defined]
     cut_shares = model.reward(minted, 100_000)
     assert _total(chain, o.address) == model.total_stake == 2000 * LPT + minted
-    assert _stake(chain, o.address) == model.stake_of(o_shares + cut_shares)
-    assert _stake(chain, d.address) == model.stake_of(d_shares)
+    assert chain.stake(o.address) == model.stake_of(o_shares + cut_shares)
+    assert chain.stake(d.address) == model.stake_of(d_shares)
     assert chain.token.functions.balanceOf(chain.minter.address).call() == 5000 * LPT + minted
-    with _reverts("caller has already called reward for the current round"):
+    with reverts("caller has already called reward for the current round"):
         chain.tx(chain.bonding.functions.reward(), o.address)
     chain.tx(chain.bonding.functions.reward(), other.address)
     assert chain.minter.functions.currentMintedTokens().call() == minted + mintable * 3000 * LPT // total_active
@@ -298,7 +295,7 @@ def test_reward_mints_the_stake_share_of_mintable_and_splits_by_reward_cut(chain
 
 def test_reverts_when_inactive_orchestrator_calls_reward(chain: Chain) -> None:
     o = chain.register(1000 * LPT)  # active only from next round
-    with _reverts("caller must be an active transcoder"):
+    with reverts("caller must be an active transcoder"):
         chain.tx(chain.bonding.functions.reward(), o.address)
 
 
@@ -320,6 +317,7 @@ def test_fees_split_by_fee_share_to_the_wei_and_are_withdrawable(chain: Chain) -
     o = chain.register(1000 * LPT, fee_share=333_333)
     d = chain.new_account(lpt=777 * LPT)
     chain.tx(chain.bonding.functions.bond(777 * LPT, o.address), d.address)
+    chain.next_round()  # bonded stake and new terms count from the next round
     _, _, o_shares, _, _ = chain.bonding.functions.getDelegator(o.address).call()
     _, _, d_shares, _, _ = chain.bonding.functions.getDelegator(d.address).call()
     s = chain.new_account()
@@ -339,7 +337,7 @@ def test_fees_split_by_fee_share_to_the_wei_and_are_withdrawable(chain: Chain) -
     assert _events(chain.bonding.events.FeesSwept, receipt)
     assert chain.bonding.functions.pendingFees(d.address).call() == 0
     assert chain.bonding.functions.pendingFees(o.address).call() == o_fees
-    with _reverts("insufficient fees to withdraw"):
+    with reverts("insufficient fees to withdraw"):
         chain.tx(chain.bonding.functions.withdrawFees(payee.address, 1), d.address)
 
 
@@ -362,42 +360,47 @@ def test_verifier_slashes_burns_pays_the_finder_and_evicts(chain: Chain) -> None
     o = chain.register(1000 * LPT)
     d = chain.new_account(lpt=500 * LPT)
     chain.tx(chain.bonding.functions.bond(500 * LPT, o.address), d.address)
-    finder = chain.new_account()
+    finder, verifier = chain.new_account(), chain.new_account()
+    chain.set_verifier(verifier.address)
+    chain.govern(chain.bonding.functions.setSlashing(100_000, 500_000))
     supply = chain.token.functions.totalSupply().call()
-    receipt = chain.tx(
-        chain.bonding.functions.slashTranscoder(o.address, finder.address, 100_000, 500_000), chain.owner
-    )
+    receipt = chain.tx(chain.bonding.functions.slashTranscoder(o.address, finder.address), verifier.address)
     (ev,) = _events(chain.bonding.events.TranscoderSlashed, receipt)
     assert (ev.args.penalty, ev.args.finderReward) == (100 * LPT, 50 * LPT)  # type: ignore[attr-defined]
     assert chain.token.functions.balanceOf(finder.address).call() == 50 * LPT
     assert chain.token.functions.totalSupply().call() == supply - 50 * LPT
-    assert _stake(chain, o.address) == 900 * LPT and _stake(chain, d.address) == 500 * LPT
+    assert chain.stake(o.address) == 900 * LPT and chain.stake(d.address) == 500 * LPT
     assert not chain.bonding.functions.isInTranscoderPool(o.address).call()
     assert chain.bonding.functions.nextRoundTotalActiveStake().call() == 0
 
 
 def test_reverts_when_slasher_is_not_the_verifier(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
-    with _reverts("caller must be Verifier"):
-        chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO, 1, 0), o.address)
-    with _reverts("invalid slashAmount percentage"):
-        chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO, PPM + 1, 0), chain.owner)
+    verifier = chain.new_account()
+    with reverts("caller must be Verifier"):  # none registered: slashing is off
+        chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO), verifier.address)
+    chain.set_verifier(verifier.address)
+    with reverts("caller must be Verifier"):
+        chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO), o.address)
 
 
 def test_slashing_an_address_with_no_stake_is_a_no_op(chain: Chain) -> None:
-    nobody = chain.new_account()
-    receipt = chain.tx(chain.bonding.functions.slashTranscoder(nobody.address, ZERO, PPM, 0), chain.owner)
+    nobody, verifier = chain.new_account(), chain.new_account()
+    chain.set_verifier(verifier.address)
+    receipt = chain.tx(chain.bonding.functions.slashTranscoder(nobody.address, ZERO), verifier.address)
     (ev,) = _events(chain.bonding.events.TranscoderSlashed, receipt)
     assert ev.args.penalty == 0  # type: ignore[attr-defined]
 
 
 def test_reverts_when_parameters_are_set_by_others(chain: Chain) -> None:
     d = chain.new_account()
-    with _reverts("caller must be Controller owner"):
+    with reverts("caller must be Controller owner"):
         chain.tx(chain.bonding.functions.setUnbondingPeriod(1), d.address)
-    with _reverts("caller must be RoundsManager"):
+    with reverts("caller must be RoundsManager"):
         chain.tx(chain.bonding.functions.setCurrentRoundTotalActiveStake(), d.address)
-    chain.tx(chain.bonding.functions.setUnbondingPeriod(3), chain.owner)
+    with reverts("caller must be Controller owner"):
+        chain.tx(chain.bonding.functions.setSlashing(0, 0), d.address)
+    chain.govern(chain.bonding.functions.setUnbondingPeriod(3))
     assert chain.bonding.functions.unbondingPeriod().call() == 3
 
 
@@ -406,14 +409,8 @@ def test_reverts_when_a_bond_buys_no_share(chain: Chain) -> None:
     chain.next_round()
     chain.tx(chain.bonding.functions.reward(), o.address)  # a share is now worth more than one wei
     d = chain.new_account(lpt=1)
-    with _reverts("bond amount too small"):
+    with reverts("bond amount too small"):
         chain.tx(chain.bonding.functions.bond(1, o.address), d.address)
-
-
-def test_reverts_when_finder_fee_is_not_a_percentage(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
-    with _reverts("invalid finderFee percentage"):
-        chain.tx(chain.bonding.functions.slashTranscoder(o.address, ZERO, 1, PPM + 1), chain.owner)
 
 
 def test_reverts_when_fees_go_to_an_address_that_refuses_eth(chain: Chain) -> None:
@@ -422,7 +419,7 @@ def test_reverts_when_fees_go_to_an_address_that_refuses_eth(chain: Chain) -> No
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, 10**16)
     chain.redeem(ticket, sig, rand)
-    with _reverts("ETH transfer failed"):  # the Controller has no receive function
+    with reverts("ETH transfer failed"):  # the Controller has no receive function
         chain.tx(chain.bonding.functions.withdrawFees(chain.controller.address, 10**16), o.address)
 
 
@@ -432,4 +429,4 @@ def test_reverts_when_the_bonding_manager_may_not_take_the_tokens(chain: Chain) 
     chain.tx(chain.token.functions.transfer(d.address, 10 * LPT), chain.owner)  # but no approval
     with pytest.raises(ContractCustomError):  # OpenZeppelin's ERC20InsufficientAllowance
         chain.tx(chain.bonding.functions.bond(10 * LPT, o.address), d.address)
-    assert _stake(chain, d.address) == 0
+    assert chain.stake(d.address) == 0

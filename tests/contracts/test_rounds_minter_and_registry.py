@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import ContractCustomError
 from web3.logs import DISCARD
 
-from .conftest import LPT, Chain
+from .conftest import LPT, Chain, reverts
 
 PERC = 1_000_000_000
-
-
-def _reverts(reason: str) -> pytest.RaisesExc[ContractLogicError]:
-    return pytest.raises(ContractLogicError, match=reason)
 
 
 # ------------------------------------------------------------------------------------------------ rounds
@@ -29,7 +25,7 @@ def test_initialize_round_records_the_previous_block_hash_once_per_round(chain: 
     assert chain.rounds.functions.blockHashForRound(r).call() == expected
     assert chain.rounds.functions.currentRoundInitialized().call()
     assert chain.rounds.functions.lastInitializedRound().call() == r
-    with _reverts("round already initialized"):
+    with reverts("round already initialized"):
         chain.tx(chain.rounds.functions.initializeRound(), chain.owner)
 
 
@@ -46,28 +42,28 @@ def test_last_tenth_of_a_round_is_locked(chain: Chain) -> None:
 
 def test_round_length_change_keeps_the_round_number_continuous(chain: Chain) -> None:
     r = chain.current_round()
-    chain.tx(chain.rounds.functions.setRoundLength(50), chain.owner)
+    chain.govern(chain.rounds.functions.setRoundLength(50))
     assert chain.current_round() == r
     assert chain.next_round() == r + 1
     assert chain.rounds.functions.roundLength().call() == 50
 
 
 def test_reverts_when_rounds_parameters_are_wrong_or_set_by_others(chain: Chain) -> None:
-    with _reverts("caller must be Controller owner"):
+    with reverts("caller must be Controller owner"):
         chain.tx(chain.rounds.functions.setRoundLength(10), chain.new_account().address)
-    with _reverts("round length cannot be 0"):
-        chain.tx(chain.rounds.functions.setRoundLength(0), chain.owner)
-    with _reverts("round lock amount must be a valid percentage"):
-        chain.tx(chain.rounds.functions.setRoundLockAmount(1_000_001), chain.owner)
+    with reverts("round length cannot be 0"):
+        chain.govern(chain.rounds.functions.setRoundLength(0))
+    with reverts("round lock amount must be a valid percentage"):
+        chain.govern(chain.rounds.functions.setRoundLockAmount(1_000_001))
     chain.next_round(initialize=False)
-    with _reverts("current round is not initialized"):
-        chain.tx(chain.rounds.functions.setRoundLength(10), chain.owner)
+    with reverts("current round is not initialized"):
+        chain.govern(chain.rounds.functions.setRoundLength(10))
 
 
 def test_reverts_when_initialize_round_while_paused(chain: Chain) -> None:
     chain.next_round(initialize=False)
-    chain.tx(chain.controller.functions.pause(), chain.owner)
-    with _reverts("system is paused"):
+    chain.govern(chain.controller.functions.pause())
+    with reverts("system is paused"):
         chain.tx(chain.rounds.functions.initializeRound(), chain.owner)
 
 
@@ -96,23 +92,23 @@ def test_inflation_falls_while_bonded_share_is_above_target(chain: Chain) -> Non
 
 def test_reverts_when_minter_is_called_by_others(chain: Chain) -> None:
     x = chain.new_account().address
-    with _reverts("caller must be RoundsManager"):
+    with reverts("caller must be RoundsManager"):
         chain.tx(chain.minter.functions.setCurrentRewardTokens(), x)
-    with _reverts("caller must be BondingManager"):
+    with reverts("caller must be BondingManager"):
         chain.tx(chain.minter.functions.createReward(1, 1), x)
-    with _reverts("caller must be BondingManager"):
+    with reverts("caller must be BondingManager"):
         chain.tx(chain.minter.functions.trustedTransferTokens(x, 1), x)
-    with _reverts("caller must be BondingManager"):
+    with reverts("caller must be BondingManager"):
         chain.tx(chain.minter.functions.trustedBurnTokens(1), x)
-    with _reverts("caller must be BondingManager or TicketBroker"):
+    with reverts("caller must be BondingManager"):
         chain.tx(chain.minter.functions.trustedWithdrawETH(x, 1), x)
-    with _reverts("caller must be TicketBroker"):
-        chain.tx(chain.minter.functions.depositETH(), x, value=1)
-    with _reverts("caller must be Controller owner"):
+    with reverts("caller must be BondingManager"):  # the TicketBroker no longer pays anyone from the Minter
+        chain.tx(chain.minter.functions.trustedWithdrawETH(x, 1), chain.broker.address)
+    with reverts("caller must be Controller owner"):
         chain.tx(chain.minter.functions.setInflationChange(1), x)
-    with _reverts("target bonding rate must be a valid percentage"):
-        chain.tx(chain.minter.functions.setTargetBondingRate(PERC + 1), chain.owner)
-    chain.tx(chain.minter.functions.setTargetBondingRate(PERC // 3), chain.owner)
+    with reverts("target bonding rate must be a valid percentage"):
+        chain.govern(chain.minter.functions.setTargetBondingRate(PERC + 1))
+    chain.govern(chain.minter.functions.setTargetBondingRate(PERC // 3))
     assert chain.minter.functions.targetBondingRate().call() == PERC // 3
 
 
@@ -122,28 +118,32 @@ def test_reverts_when_minter_is_called_by_others(chain: Chain) -> None:
 def test_controller_registers_contracts_and_only_its_owner_may(chain: Chain) -> None:
     key = b"\x01" * 32
     x = chain.new_account().address
-    chain.tx(chain.controller.functions.setContractInfo(key, x), chain.owner)
+    chain.govern(chain.controller.functions.setContractInfo(key, x))
     assert chain.controller.functions.getContract(key).call() == x
-    with pytest.raises(ContractCustomError):
-        chain.tx(chain.controller.functions.setContractInfo(key, x), x)
-    with pytest.raises(ContractCustomError):
-        chain.tx(chain.controller.functions.pause(), x)
-    chain.tx(chain.controller.functions.pause(), chain.owner)
-    with _reverts("system is paused"):
-        chain.tx(chain.controller.functions.pause(), chain.owner)
-    with _reverts("system is paused"):
-        chain.controller.functions.getContractWhenNotPaused(key).call()
-    chain.tx(chain.controller.functions.unpause(), chain.owner)
-    with _reverts("system is not paused"):
-        chain.tx(chain.controller.functions.unpause(), chain.owner)
+    for caller in (x, chain.owner):  # a stranger, and the deployer: only Governance owns the Controller
+        with pytest.raises(ContractCustomError):
+            chain.tx(chain.controller.functions.setContractInfo(key, x), caller)
+        with pytest.raises(ContractCustomError):
+            chain.tx(chain.controller.functions.pause(), caller)
+    chain.govern(chain.controller.functions.pause())
+    with reverts("system is paused"):
+        chain.govern(chain.controller.functions.pause())
+    with reverts("system is paused"):
+        chain.controller.functions.getContractsWhenNotPaused(key, key).call()
+    chain.govern(chain.controller.functions.unpause())
+    with reverts("system is not paused"):
+        chain.govern(chain.controller.functions.unpause())
+    assert chain.controller.functions.getContractsWhenNotPaused(key, b"\x02" * 32).call() == [x, "0x" + "00" * 20]
 
 
-def test_only_the_minter_holds_the_minter_role(chain: Chain) -> None:
-    role = chain.token.functions.MINTER_ROLE().call()
-    assert chain.token.functions.hasRole(role, chain.minter.address).call()
-    assert not chain.token.functions.hasRole(role, chain.owner).call()
-    with pytest.raises(ContractCustomError):
-        chain.tx(chain.token.functions.mint(chain.owner, 1), chain.owner)
+def test_only_the_minter_can_ever_mint(chain: Chain) -> None:
+    assert chain.token.functions.minter().call() == chain.minter.address
+    for caller in (chain.owner, chain.governance.address, chain.bonding.address):
+        with reverts("caller must be the Minter"):
+            chain.tx(chain.token.functions.mint(caller, 1), caller)
+    assert {i["name"] for i in chain.token.abi if i["type"] == "function"}.isdisjoint(
+        {"grantRole", "revokeRole", "renounceRole", "transferOwnership"}
+    )
     supply = chain.token.functions.totalSupply().call()
     chain.tx(chain.token.functions.burn(LPT), chain.owner)
     assert chain.token.functions.totalSupply().call() == supply - LPT
@@ -159,10 +159,10 @@ def test_service_uri_is_published_with_an_event(chain: Chain) -> None:
     assert (ev.args.addr, ev.args.serviceURI) == (o.address, "https://o1.example:8935")
     assert chain.registry.functions.getServiceURI(o.address).call() == "https://o1.example:8935"
     assert chain.registry.functions.getServiceURI(chain.owner).call() == ""
-    with _reverts("service URI is too long"):
+    with reverts("service URI is too long"):
         chain.tx(chain.registry.functions.setServiceURI("x" * 513), o.address)
-    chain.tx(chain.controller.functions.pause(), chain.owner)
-    with _reverts("system is paused"):
+    chain.govern(chain.controller.functions.pause())
+    with reverts("system is paused"):
         chain.tx(chain.registry.functions.setServiceURI("https://o2.example"), o.address)
 
 
@@ -176,15 +176,23 @@ def test_the_deployment_round_is_initialized_at_deployment(chain: Chain) -> None
     r = rounds.functions.currentRound().call()
     assert rounds.functions.currentRoundInitialized().call()
     assert rounds.functions.blockHashForRound(r).call() != b"\x00" * 32
-    with _reverts("round already initialized"):
+    with reverts("round already initialized"):
         chain.tx(rounds.functions.initializeRound(), chain.owner)
 
 
 @pytest.mark.parametrize(
     ("name", "args", "reason"),
     [
-        ("BondingManager", ("0x" + "00" * 20, 7, 10), "controller is null address"),
-        ("BondingManager", (None, 7, 0), "numActiveTranscoders must be greater than 0"),
+        ("BondingManager", ("0x" + "00" * 20, 7, 10, 0, 0), "controller is null address"),
+        ("BondingManager", (None, 7, 0, 0, 0), "numActiveTranscoders must be greater than 0"),
+        ("BondingManager", (None, 101, 10, 0, 0), "unbondingPeriod is over MAX_UNBONDING_PERIOD"),
+        ("BondingManager", (None, 7, 1001, 0, 0), "numActiveTranscoders is over MAX_ACTIVE_TRANSCODERS"),
+        ("BondingManager", (None, 7, 10, 250_001, 0), "slashAmount is over MAX_SLASH_AMOUNT"),
+        ("BondingManager", (None, 7, 10, 0, 500_001), "finderFee is over MAX_FINDER_FEE"),
+        ("RoundsManager", (None, 1_000_001, 0), "round length is over MAX_ROUND_LENGTH"),
+        ("TicketBroker", (None, 101, 2), "unlockPeriod is over MAX_UNLOCK_PERIOD"),
+        ("TicketBroker", (None, 2, 101), "ticketValidityPeriod is over MAX_TICKET_VALIDITY_PERIOD"),
+        ("LivepeerToken", ("0x" + "00" * 20, "0x" + "00" * 20, 0), "minter is null address"),
         ("Minter", (None, 10**9 + 1, 0, 0), "inflation must be a valid percentage"),
         ("Minter", (None, 0, 10**9 + 1, 0), "inflation change must be a valid percentage"),
         ("RoundsManager", (None, 0, 0), "round length cannot be 0"),
@@ -194,10 +202,10 @@ def test_the_deployment_round_is_initialized_at_deployment(chain: Chain) -> None
 def test_reverts_when_constructor_parameters_are_invalid(
     chain: Chain, name: str, args: tuple[object, ...], reason: str
 ) -> None:
-    from contracts.deploy import load_artifact
+    from contracts.deploy import link, load_artifact
 
     artifact = load_artifact(name)
-    factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=link(artifact, chain.deployment.libraries))
     args = tuple(chain.controller.address if a is None else a for a in args)
-    with _reverts(reason):
+    with reverts(reason):
         factory.constructor(*args).transact({"from": chain.owner})

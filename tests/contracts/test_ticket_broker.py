@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import pytest
-from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
 from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket
 
-from .conftest import ETH, LPT, Chain
+from .conftest import ETH, LPT, Chain, reverts
 
 FACE = 10**16
 
 
-def _reverts(reason: str) -> pytest.RaisesExc[ContractLogicError]:
-    return pytest.raises(ContractLogicError, match=reason)
-
-
 def _fees_counted(chain: Chain, orchestrator: str) -> int:
-    """Fees the TicketBroker counted for a registered orchestrator (its counter starts at 1)."""
-    return int(chain.broker.functions.feeCounter(orchestrator).call()) - 1
+    """Fees the TicketBroker credited to an orchestrator (the face value of its winning tickets)."""
+    return int(chain.broker.functions.recipientCredit(orchestrator).call()[0])
 
 
 def _sender_info(chain: Chain, addr: str) -> tuple[int, int, int, int]:
     return tuple(chain.broker.functions.getSenderInfo(addr).call())  # type: ignore[return-value]
 
 
-def test_fund_deposit_credits_sender_and_moves_eth_to_minter(chain: Chain) -> None:
+def test_fund_deposit_credits_the_sender_and_the_broker_holds_the_eth(chain: Chain) -> None:
     s = chain.new_account()
     receipt = chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     assert _sender_info(chain, s.address)[0] == ETH
-    assert chain.w3.eth.get_balance(chain.minter.address) == ETH
-    assert chain.w3.eth.get_balance(chain.broker.address) == 0
+    assert chain.w3.eth.get_balance(chain.broker.address) == ETH
+    assert chain.w3.eth.get_balance(chain.minter.address) == 0
     (event,) = chain.broker.events.DepositFunded().process_receipt(receipt)
     assert event.args.sender == s.address and event.args.amount == ETH
 
@@ -42,12 +37,12 @@ def test_fund_reserve_and_both(chain: Chain) -> None:
     chain.tx(chain.broker.functions.fundDepositAndReserve(ETH, 3 * ETH), s.address, value=4 * ETH)
     deposit, withdraw_round, reserve, _ = _sender_info(chain, s.address)
     assert (deposit, withdraw_round, reserve) == (ETH, 0, 5 * ETH)
-    assert chain.w3.eth.get_balance(chain.minter.address) == 6 * ETH
+    assert chain.w3.eth.get_balance(chain.broker.address) == 6 * ETH
 
 
 def test_reverts_when_fund_deposit_and_reserve_value_mismatch(chain: Chain) -> None:
     s = chain.new_account()
-    with _reverts("msg.value does not equal sum"):
+    with reverts("msg.value does not equal sum"):
         chain.tx(chain.broker.functions.fundDepositAndReserve(ETH, ETH), s.address, value=ETH)
 
 
@@ -58,9 +53,9 @@ def test_unlock_then_withdraw_after_unlock_period(chain: Chain) -> None:
     receipt = chain.tx(chain.broker.functions.unlock(), s.address)
     (event,) = chain.broker.events.Unlock().process_receipt(receipt)
     assert (event.args.startRound, event.args.endRound) == (r, r + 2)
-    with _reverts("unlock already initiated"):
+    with reverts("unlock already initiated"):
         chain.tx(chain.broker.functions.unlock(), s.address)
-    with _reverts("account is locked"):
+    with reverts("account is locked"):
         chain.tx(chain.broker.functions.withdraw(), s.address)
     chain.next_round()
     chain.next_round()
@@ -69,18 +64,18 @@ def test_unlock_then_withdraw_after_unlock_period(chain: Chain) -> None:
     fee = receipt["gasUsed"] * receipt["effectiveGasPrice"]
     assert chain.w3.eth.get_balance(s.address) == before + 2 * ETH - fee
     assert _sender_info(chain, s.address)[:3] == (0, 0, 0)
-    with _reverts("sender deposit and reserve are zero"):
+    with reverts("sender deposit and reserve are zero"):
         chain.tx(chain.broker.functions.withdraw(), s.address)
 
 
 def test_cancel_unlock(chain: Chain) -> None:
     s = chain.new_account()
-    with _reverts("sender deposit and reserve are zero"):
+    with reverts("sender deposit and reserve are zero"):
         chain.tx(chain.broker.functions.unlock(), s.address)
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
-    with _reverts("no unlock request in progress"):
+    with reverts("no unlock request in progress"):
         chain.tx(chain.broker.functions.cancelUnlock(), s.address)
-    with _reverts("no unlock request in progress"):
+    with reverts("no unlock request in progress"):
         chain.tx(chain.broker.functions.withdraw(), s.address)
     chain.tx(chain.broker.functions.unlock(), s.address)
     chain.tx(chain.broker.functions.cancelUnlock(), s.address)
@@ -100,6 +95,13 @@ def test_winning_ticket_is_paid_from_deposit_and_credited_to_recipient(chain: Ch
     assert event.args.ticketHash == ticket.hash() and event.args.faceValue == FACE and event.args.fromReserve == 0
     # the orchestrator's fee share is 0 ppm: everything is its own
     assert chain.bonding.functions.pendingFees(o.address).call() == FACE
+    # the ETH stays with the broker until a sweep takes it to the Minter, which pays the withdrawal
+    assert chain.w3.eth.get_balance(chain.broker.address) == ETH
+    receipt = chain.tx(chain.bonding.functions.withdrawFees(o.address, FACE // 2), o.address)
+    (released,) = chain.broker.events.FeesReleased().process_receipt(receipt, errors=DISCARD)
+    assert released.args.amount == FACE
+    assert chain.w3.eth.get_balance(chain.broker.address) == ETH - FACE
+    assert chain.w3.eth.get_balance(chain.minter.address) == FACE - FACE // 2
 
 
 def test_anyone_may_submit_a_winning_ticket_for_the_recipient(chain: Chain) -> None:
@@ -129,7 +131,7 @@ def test_reverts_when_ticket_is_invalid(chain: Chain, change: dict[str, object],
     ticket, _, rand = chain.make_ticket(s, o.address, FACE)
     ticket = ticket.model_copy(update=change)
     sig = sign_ticket(ticket, s.key)
-    with _reverts(reason):
+    with reverts(reason):
         chain.redeem(ticket, sig, rand, sender=chain.owner)
     assert chain.broker.functions.usedTickets(ticket.hash()).call() is False
 
@@ -139,9 +141,9 @@ def test_reverts_when_signature_is_not_the_senders(chain: Chain) -> None:
     s, mallory = chain.new_account(), chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, _, rand = chain.make_ticket(s, o.address, FACE)
-    with _reverts("invalid signature over ticket hash"):
+    with reverts("invalid signature over ticket hash"):
         chain.redeem(ticket, sign_ticket(ticket, mallory.key), rand)
-    with _reverts("invalid signature over ticket hash"):
+    with reverts("invalid signature over ticket hash"):
         chain.redeem(ticket, b"\x01" * 64, rand)
 
 
@@ -150,7 +152,7 @@ def test_reverts_when_aux_data_has_the_wrong_length(chain: Chain) -> None:
     s = chain.new_account()
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
     args = (*ticket.as_contract_args()[:6], ticket.aux_data[:63])
-    with _reverts("invalid length for ticket auxData"):
+    with reverts("invalid length for ticket auxData"):
         chain.tx(chain.broker.functions.redeemWinningTicket(args, sig, rand), o.address)
 
 
@@ -160,7 +162,7 @@ def test_reverts_when_ticket_is_replayed(chain: Chain) -> None:
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
     chain.redeem(ticket, sig, rand)
-    with _reverts("ticket is used"):
+    with reverts("ticket is used"):
         chain.redeem(ticket, sig, rand)
 
 
@@ -173,7 +175,7 @@ def test_reverts_when_ticket_is_expired(chain: Chain) -> None:
     t2, sig2, rand2 = chain.make_ticket(s, o.address, FACE, nonce=2, creation_round=ticket.creation_round)
     chain.redeem(t2, sig2, rand2)
     chain.next_round()  # creationRound + 2: expired
-    with _reverts("ticket is expired"):
+    with reverts("ticket is expired"):
         chain.redeem(ticket, sig, rand)
 
 
@@ -183,7 +185,7 @@ def test_reverts_when_current_round_is_not_initialized(chain: Chain) -> None:
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
     chain.next_round(initialize=False)
-    with _reverts("current round is not initialized"):
+    with reverts("current round is not initialized"):
         chain.redeem(ticket, sig, rand)
 
 
@@ -192,12 +194,12 @@ def test_reverts_when_system_is_paused(chain: Chain) -> None:
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
-    chain.tx(chain.controller.functions.pause(), chain.owner)
-    with _reverts("system is paused"):
+    chain.govern(chain.controller.functions.pause())
+    with reverts("system is paused"):
         chain.redeem(ticket, sig, rand)
-    with _reverts("system is paused"):
+    with reverts("system is paused"):
         chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
-    chain.tx(chain.controller.functions.unpause(), chain.owner)
+    chain.govern(chain.controller.functions.unpause())
     chain.redeem(ticket, sig, rand)
 
 
@@ -208,7 +210,7 @@ def test_reverts_when_deposit_is_short_and_recipient_is_not_active(chain: Chain)
         chain.broker.functions.fundDepositAndReserve(FACE // 2, 100 * FACE), s.address, value=FACE // 2 + 100 * FACE
     )
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
-    with _reverts("faceValue exceeds deposit and recipient is not active"):
+    with reverts("faceValue exceeds deposit and recipient is not active"):
         chain.redeem(ticket, sig, rand)
     assert _sender_info(chain, s.address)[0] == FACE // 2  # all or nothing: untouched
 
@@ -231,7 +233,7 @@ def test_short_deposit_is_topped_up_from_the_recipients_reserve_allocation(chain
     assert chain.broker.functions.claimedReserve(s.address, o1.address).call() == FACE - FACE // 4
     # a second ticket of 2 × FACE would take more than the allocation: refused, nothing moves
     t2, sig2, rand2 = chain.make_ticket(s, o1.address, 2 * FACE, nonce=2)
-    with _reverts("faceValue exceeds deposit and reserve allocation"):
+    with reverts("faceValue exceeds deposit and reserve allocation"):
         chain.redeem(t2, sig2, rand2)
     assert chain.broker.functions.usedTickets(t2.hash()).call() is False
     # within the allocation it pays
@@ -255,18 +257,18 @@ def test_batch_redeems_the_good_tickets_and_skips_the_bad(chain: Chain) -> None:
     assert fn.call({"from": o.address}) == 3
     chain.tx(fn, o.address)
     assert _fees_counted(chain, o.address) == 3 * FACE
-    with _reverts("array lengths differ"):
+    with reverts("array lengths differ"):
         chain.tx(chain.broker.functions.batchRedeemWinningTickets([], [b""], []), o.address)
 
 
 def test_reverts_when_parameter_setters_are_called_by_others(chain: Chain) -> None:
     s = chain.new_account()
-    with _reverts("caller must be Controller owner"):
+    with reverts("caller must be Controller owner"):
         chain.tx(chain.broker.functions.setUnlockPeriod(5), s.address)
-    with _reverts("ticketValidityPeriod must be greater than 0"):
-        chain.tx(chain.broker.functions.setTicketValidityPeriod(0), chain.owner)
-    chain.tx(chain.broker.functions.setTicketValidityPeriod(3), chain.owner)
-    chain.tx(chain.broker.functions.setUnlockPeriod(5), chain.owner)
+    with reverts("ticketValidityPeriod must be greater than 0"):
+        chain.govern(chain.broker.functions.setTicketValidityPeriod(0))
+    chain.govern(chain.broker.functions.setTicketValidityPeriod(3))
+    chain.govern(chain.broker.functions.setUnlockPeriod(5))
     assert chain.broker.functions.ticketValidityPeriod().call() == 3
     assert chain.broker.functions.unlockPeriod().call() == 5
 
@@ -287,13 +289,13 @@ def test_ticket_models_round_trip_through_json() -> None:
 
 def test_reverts_when_a_deposit_would_overflow_its_packed_slot(chain: Chain) -> None:
     whale = chain.new_account(eth=2**130)
-    with _reverts("deposit overflow"):
+    with reverts("deposit overflow"):
         chain.tx(chain.broker.functions.fundDeposit(), whale.address, value=2**128)
-    with _reverts("reserve overflow"):
+    with reverts("reserve overflow"):
         chain.tx(chain.broker.functions.fundReserve(), whale.address, value=2**112)
 
 
-def test_reserve_of_an_empty_pool_pays_nobody(chain: Chain) -> None:
+def test_an_orchestrator_that_resigned_claims_no_reserve(chain: Chain) -> None:
     o = chain.register(1000 * LPT)
     chain.next_round()
     chain.tx(chain.bonding.functions.unbond(1000 * LPT), o.address)  # resigns: active until the round ends
@@ -302,5 +304,17 @@ def test_reserve_of_an_empty_pool_pays_nobody(chain: Chain) -> None:
     chain.tx(chain.broker.functions.fundReserve(), s.address, value=ETH)
     assert chain.broker.functions.claimableReserve(s.address, o.address).call() == 0
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
-    with _reverts("faceValue exceeds deposit and reserve allocation"):
+    with reverts("ticket recipient is not a registered orchestrator"):
         chain.redeem(ticket, sig, rand)
+
+
+def test_the_reserve_is_split_by_the_active_set_size_at_the_rounds_start(chain: Chain) -> None:
+    a, b = chain.register(1000 * LPT), chain.register(1000 * LPT)
+    chain.next_round()
+    s = chain.new_account()
+    chain.tx(chain.broker.functions.fundReserve(), s.address, value=2 * ETH)
+    chain.register(5000 * LPT)  # joins next round: not one of this round's claimants
+    assert chain.bonding.functions.currentRoundActiveSetSize().call() == 2
+    assert chain.broker.functions.claimableReserve(s.address, a.address).call() == ETH
+    chain.next_round()
+    assert chain.broker.functions.claimableReserve(s.address, b.address).call() == 2 * ETH // 3

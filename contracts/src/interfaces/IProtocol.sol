@@ -6,7 +6,7 @@ interface IController {
     function owner() external view returns (address);
     function paused() external view returns (bool);
     function getContract(bytes32 id) external view returns (address);
-    function getContractWhenNotPaused(bytes32 id) external view returns (address);
+    function getContractsWhenNotPaused(bytes32 a, bytes32 b) external view returns (address, address);
 }
 
 interface ILivepeerToken {
@@ -30,8 +30,12 @@ interface IRoundsManager {
 interface IBondingManager {
     function setCurrentRoundTotalActiveStake() external;
     function getTotalBonded() external view returns (uint256);
-    function isActiveTranscoder(address transcoder) external view returns (bool);
-    function getTranscoderPoolSize() external view returns (uint256);
+    /// @dev For a TicketBroker's first ticket to `transcoder`: whether it is registered, and the round at whose
+    /// end its pool changes, if it does (`changing`), so that the broker keeps the credit as it stood then.
+    function recipientStatus(address transcoder) external view returns (bool registered, bool changing, uint256 round);
+    /// @dev For reserve claims: whether `transcoder` is active this round, and how many were active when the
+    /// round began (the reserve's divisor; a slash later in the round does not change it).
+    function activeSetInfo(address transcoder) external view returns (bool active, uint256 activeSetSize);
 }
 
 interface IMinter {
@@ -44,6 +48,11 @@ interface IMinter {
 }
 
 interface ITicketBroker {
-    function feeCounter(address recipient) external view returns (uint256);
-    function primeFeeCounter(address recipient) external returns (bool primed);
+    function recipientCredit(address recipient)
+        external
+        view
+        returns (uint256 credited, bool watching, uint256 creditedAtWatchEnd);
+    function setRegistered(address recipient, bool registered) external;
+    function watch(address recipient, uint256 round) external;
+    function releaseFees(uint256 amount) external;
 }

@@ -31,7 +31,7 @@ library SortedDoublyLL {
         return self.nodes[id].nextId;
     }
 
-    function insert(Data storage self, address id, uint256 key, address prevId, address nextId) internal {
+    function insert(Data storage self, address id, uint256 key, address prevId, address nextId) public {
         require(id != address(0), "id is null address");
         require(key != 0, "key is zero");
         require(!contains(self, id), "node already in list");
@@ -47,7 +47,7 @@ library SortedDoublyLL {
         self.size += 1;
     }
 
-    function remove(Data storage self, address id) internal {
+    function remove(Data storage self, address id) public {
         require(contains(self, id), "node not in list");
         Node memory node = self.nodes[id];
         if (node.prevId == address(0)) self.head = node.nextId;
@@ -59,7 +59,7 @@ library SortedDoublyLL {
     }
 
     /// @dev Re-sorts `id` under `newKey`; when its neighbours still bracket the new key, only the key changes.
-    function updateKey(Data storage self, address id, uint256 newKey, address prevId, address nextId) internal {
+    function updateKey(Data storage self, address id, uint256 newKey, address prevId, address nextId) public {
         Node memory node = self.nodes[id];
         if (
             (node.prevId == address(0) || self.nodes[node.prevId].key >= newKey)
