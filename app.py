@@ -16,7 +16,8 @@ from chalicelib.core.logs import logger
 from chalicelib.core.resources import Role
 from chalicelib.core.settings import settings
 from chalicelib.ingest.service import ingest
-from chalicelib.intake.service import accept_job, parse_job
+from chalicelib.intake.service import take_job
+from chalicelib.jobs.signing import SIGNATURE_HEADER
 from chalicelib.playback.service import Playlist, Redirect
 from chalicelib.results.service import handle_results
 from chalicelib.segments.names import parse_ingest_name
@@ -192,8 +193,7 @@ def rendition_file(playback_id: str, rendition: str, file: str) -> Response:
 def intake() -> Response:
     """Take a transcode job from a gateway and queue it for this orchestrator's workers; 202."""
     _require_role("orchestrator")
-    job = parse_job(_body())
-    message_id = accept_job(job, wiring.address(), wiring.jobs_queue())
+    job, message_id = take_job(_body(), _header(SIGNATURE_HEADER.lower()), wiring.intake_rules(), wiring.jobs_queue())
     return _json({"jobId": job.job_id, "messageId": message_id}, 202)
 
 

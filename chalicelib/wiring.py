@@ -13,10 +13,13 @@ import requests
 
 from chalicelib.auth.store import ApiKeyStore
 from chalicelib.core import aws
+from chalicelib.core.clock import now_ms
 from chalicelib.core.identity import address_of
 from chalicelib.core.settings import Settings, settings
 from chalicelib.ingest.service import Gateway
 from chalicelib.intake.queue import JobsQueue
+from chalicelib.intake.service import IntakeRules
+from chalicelib.jobs.urls import UrlPolicy
 from chalicelib.playback.service import Playback
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.store import SegmentStore
@@ -57,6 +60,17 @@ class Wiring:
     def jobs_queue(self) -> JobsQueue:
         """This orchestrator's ``jobs`` queue."""
         return JobsQueue(aws.sqs(), aws.queue_url(self.settings.name("jobs")))
+
+    def intake_rules(self) -> IntakeRules:
+        """What this orchestrator's intake takes, as of now."""
+        s = self.settings
+        return IntakeRules(
+            my_address=self.address(),
+            allowed_gateways=s.allowed_gateways,
+            url_policy=UrlPolicy.allowing(s.allowed_job_origins),
+            max_job_age_ms=int(s.max_job_age_s * 1000),
+            now_ms=now_ms(),
+        )
 
     def address(self) -> str | None:
         """This stage's Ethereum address (None without a key)."""

@@ -177,6 +177,11 @@ class LocalStack:
                 for o in self.orchestrators
             ]
             env["LP_ORCHESTRATORS"] = json.dumps(orchestrators)
+        else:
+            # An orchestrator takes signed jobs from this stack's gateway only, and lets job URLs (and its
+            # workers' connections) reach this stack's AWS endpoint although it is on loopback: explicitly.
+            env["LP_ALLOWED_GATEWAYS"] = json.dumps([self.address_of(self.gateway.name)])
+            env["LP_ALLOWED_JOB_ORIGINS"] = json.dumps([self.endpoint_url])
         return {**env, **self.extra_env}
 
     def status(self) -> list[ProcessInfo]:

@@ -6,10 +6,11 @@ import argparse
 import sys
 
 import boto3
-import requests
 
 from chalicelib.core.resources import physical_name
+from chalicelib.jobs.urls import UrlPolicy
 from gpu_worker.encoders import select_encoder
+from gpu_worker.http import policy_session
 from gpu_worker.logs import log
 from gpu_worker.settings import WorkerSettings
 from gpu_worker.worker import JobQueue, Worker
@@ -40,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         default = physical_name(options.stage, "jobs", options.resource_prefix)
         queue = JobQueue.named(sqs, options.queue_name or default)
-    with requests.Session() as session:
+    policy = UrlPolicy.allowing(options.allowed_job_origins)
+    with policy_session(policy) as session:
         worker = Worker(
             queue,
             encoder,
@@ -51,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             retry_delay_s=options.retry_delay_s,
             worker_id=options.worker_id,
             timeout=(options.http_connect_timeout_s, options.http_read_timeout_s),
+            policy=policy,
+            max_source_bytes=options.max_source_bytes,
         )
         worker.install_signal_handlers()
         worker.run()

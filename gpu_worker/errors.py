@@ -39,6 +39,18 @@ class SourceUnavailable(TranscodeError):
     code = "source_unavailable"
 
 
+class SourceTooLarge(TranscodeError):
+    """The source is over the worker's size limit (``LP_WORKER_MAX_SOURCE_BYTES``)."""
+
+    code = "source_too_large"
+
+
+class UrlNotAllowed(TranscodeError):
+    """The job names a URL the job URL policy refuses (the scheme, or a host that is not public)."""
+
+    code = "url_not_allowed"
+
+
 class UploadFailed(TranscodeError):
     """A rendition or the result manifest could not be uploaded to its presigned URL."""
 

@@ -9,15 +9,19 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from chalicelib.jobs.models import JobError, RenditionResult, TranscodeJob, TranscodeResult
+from chalicelib.jobs.urls import UrlPolicy, UrlRefused, check_job
 from gpu_worker.encoders import EncoderChoice
-from gpu_worker.errors import SourceUnavailable, TranscodeError, UploadFailed
+from gpu_worker.errors import SourceTooLarge, SourceUnavailable, TranscodeError, UploadFailed, UrlNotAllowed
 from gpu_worker.logs import log
 from gpu_worker.transcode import Transcoded, transcode_segment
 
 TS_CONTENT_TYPE = "video/mp2t"
 JSON_CONTENT_TYPE = "application/json"
-# (connect, read) seconds for every presigned GET/PUT.
+# (connect, read) seconds for every presigned GET/PUT; a whole download gets their sum.
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 60.0)
+# The most source bytes a worker reads (the gateway takes 4 MiB segments; this leaves room for others).
+DEFAULT_MAX_SOURCE_BYTES = 32 * 1024 * 1024
+CHUNK = 64 * 1024
 
 
 def process_job(
@@ -29,8 +33,13 @@ def process_job(
     final: bool = True,
     worker: str | None = None,
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    policy: UrlPolicy = UrlPolicy(),
+    max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
 ) -> TranscodeResult:
     """Run ``job`` and PUT its result manifest; return the result (``ok`` or ``failed``).
+
+    Every URL of the job must pass ``policy`` (as written here; ``session`` should check the addresses it
+    connects to: ``gpu_worker.http.policy_session``), or the job fails with ``url_not_allowed``.
 
     Never raises for a bad job: a failure becomes a ``failed`` result with the error's stable
     code, written to ``result_url`` with ``attempt`` and ``final`` as given. A result whose own
@@ -48,7 +57,11 @@ def process_job(
     }
     marks = [time.perf_counter()]
     try:
-        source = download_source(job, session, timeout)
+        try:
+            check_job(job, policy)
+        except UrlRefused as refused:
+            raise UrlNotAllowed(refused.message) from None
+        source = download_source(job, session, timeout, max_source_bytes)
         marks.append(time.perf_counter())
         transcoded = transcode_segment(source, [o.profile for o in job.outputs], encoder)
         marks.append(time.perf_counter())
@@ -98,16 +111,35 @@ def _failed(base: dict[str, object], final: bool, code: str, message: str, start
 
 
 def download_source(
-    job: TranscodeJob, session: requests.Session, timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    job: TranscodeJob,
+    session: requests.Session,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
 ) -> bytes:
-    """GET the source segment from its presigned URL; raise ``SourceUnavailable`` on failure."""
+    """GET the source segment from its presigned URL, at most ``max_bytes`` and within the timeouts' sum;
+    raise ``SourceUnavailable``, ``SourceTooLarge`` or ``UrlNotAllowed``. Redirects are not followed."""
+    deadline = time.monotonic() + sum(timeout)
+    chunks: list[bytes] = []
+    size = 0
     try:
-        response = session.get(job.source_url, timeout=timeout)
+        with session.get(job.source_url, timeout=timeout, stream=True, allow_redirects=False) as response:
+            if response.status_code != 200:
+                raise SourceUnavailable(f"downloading the source answered HTTP {response.status_code}")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise SourceTooLarge(f"the source is {declared} bytes, over the {max_bytes}-byte limit")
+            for chunk in response.iter_content(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise SourceTooLarge(f"the source is over the {max_bytes}-byte limit")
+                if time.monotonic() > deadline:
+                    raise SourceUnavailable(f"downloading the source took over {sum(timeout):.0f} s")
+                chunks.append(chunk)
+    except UrlRefused as refused:
+        raise UrlNotAllowed(f"sourceUrl: {refused.message}") from None
     except requests.RequestException as error:
         raise SourceUnavailable(f"downloading the source failed: {error}") from error
-    if response.status_code != 200:
-        raise SourceUnavailable(f"downloading the source answered HTTP {response.status_code}")
-    data = response.content
+    data = b"".join(chunks)
     if len(data) != job.source_bytes:
         log.warning("job %s: source is %d bytes, the job said %d", job.job_id, len(data), job.source_bytes)
     return data
@@ -176,7 +208,11 @@ def _put(
     what: str,
 ) -> None:
     try:
-        response = session.put(url, data=body, headers={"Content-Type": content_type}, timeout=timeout)
+        response = session.put(
+            url, data=body, headers={"Content-Type": content_type}, timeout=timeout, allow_redirects=False
+        )
+    except UrlRefused as refused:
+        raise UploadFailed(f"uploading {what} refused: {refused.message}", code=UrlNotAllowed.code) from None
     except requests.RequestException as error:
         raise UploadFailed(f"uploading {what} failed: {error}") from error
     if not 200 <= response.status_code < 300:

@@ -38,6 +38,11 @@ class WorkerSettings(BaseSettings):
     # HTTP timeouts for the presigned GET/PUTs: (connect, read) seconds.
     http_connect_timeout_s: float = 5.0
     http_read_timeout_s: float = 60.0
+    # Origins (scheme://host:port) job URLs may name although not public: the same LP_ALLOWED_JOB_ORIGINS
+    # the orchestrator's intake reads. By default none: only public addresses.
+    allowed_job_origins: list[str] = Field(default=[], validation_alias="LP_ALLOWED_JOB_ORIGINS")
+    # The most source bytes one job may make the worker download.
+    max_source_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     # Stop after this many jobs (0: never); useful for one-shot runs and tests.
     max_jobs: int = Field(default=0, ge=0)
     worker_id: str = Field(default_factory=_default_worker_id)

@@ -21,8 +21,9 @@ import requests
 from pydantic import ValidationError
 
 from chalicelib.jobs.models import TranscodeJob, TranscodeResult
+from chalicelib.jobs.urls import UrlPolicy
 from gpu_worker.encoders import EncoderChoice
-from gpu_worker.jobs import process_job
+from gpu_worker.jobs import DEFAULT_MAX_SOURCE_BYTES, process_job
 from gpu_worker.logs import log, log_context
 
 if TYPE_CHECKING:
@@ -142,6 +143,8 @@ class Worker:
         worker_id: str | None = None,
         timeout: tuple[float, float] = (5.0, 60.0),
         stop: threading.Event | None = None,
+        policy: UrlPolicy = UrlPolicy(),
+        max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
     ) -> None:
         self.queue = queue
         self.encoder = encoder
@@ -152,6 +155,8 @@ class Worker:
         self.retry_delay_s = retry_delay_s
         self.worker_id = worker_id
         self.timeout = timeout
+        self.policy = policy
+        self.max_source_bytes = max_source_bytes
         self.stop = stop or threading.Event()
         self.handled = 0
         self._idle = False
@@ -238,6 +243,8 @@ class Worker:
                 final=final,
                 worker=self.worker_id,
                 timeout=self.timeout,
+                policy=self.policy,
+                max_source_bytes=self.max_source_bytes,
             )
         if result.status == "ok":
             try:

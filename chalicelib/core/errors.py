@@ -35,6 +35,12 @@ class Unauthorized(ApiError):
     status = 401
 
 
+class Forbidden(ApiError):
+    """A known caller that may not do this (403)."""
+
+    status = 403
+
+
 class NotFound(ApiError):
     """The addressed thing does not exist (404)."""
 

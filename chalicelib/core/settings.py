@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     segment_delivery: Literal["proxy", "redirect"] = "proxy"
     presign_ttl_s: int = 3600
     intake_timeout_s: float = 5.0
+    # Orchestrator, off-chain mode: the gateways (Ethereum addresses) whose signed jobs it takes.
+    allowed_gateways: list[str] = []
+    # Orchestrator: origins (scheme://host:port) a job's URLs may name although they are not public
+    # addresses; by default none. The local stack allows its own AWS endpoint this way.
+    allowed_job_origins: list[str] = []
+    # Orchestrator: a job made longer ago than this is refused (bounds the replay of a captured job).
+    max_job_age_s: float = 300.0
     # A stream with no segment for this long is marked inactive by the idle sweeper.
     stream_idle_after_s: float = 60.0
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import requests
@@ -16,6 +18,7 @@ from chalicelib.dispatch.jobs import build_job
 from chalicelib.dispatch.send import send
 from chalicelib.ingest.mpegts import check_segment
 from chalicelib.jobs.models import job_id
+from chalicelib.jobs.signing import sign_body
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.media_keys import source_key
 from chalicelib.segments.models import SegmentStatus
@@ -49,6 +52,11 @@ class Gateway:
     media: MediaBucket
     http: requests.Session
     rng: random.Random
+
+    def signer(self) -> Callable[[bytes], str] | None:
+        """Signs a job body with this gateway's key (orchestrators take signed jobs only); None without one."""
+        key = self.settings.eth_private_key
+        return None if key is None else partial(sign_body, private_key=key)
 
 
 def parse_duration_header(value: str | None) -> int | None:
@@ -115,6 +123,7 @@ def _take_segment(gw: Gateway, stream: StreamRecord, seq: int, body: bytes, dura
         timeout_s=gw.settings.intake_timeout_s,
         http=gw.http,
         rng=gw.rng,
+        sign=gw.signer(),
     )
     gw.segments.mark_dispatched(stream.id, seq, chosen.address, job_id(stream.id, seq))
     if stream.orchestrator != chosen.address:

@@ -41,6 +41,8 @@ STAGE_ENV = {
     "LP_ROLES": json.dumps(list(ROLES)),
     "LP_ETH_PRIVATE_KEY": ORCHESTRATOR_KEY,
     "LP_ORCHESTRATORS": json.dumps([{"address": ORCHESTRATOR, "url": ORCHESTRATOR_URL}]),
+    # The stage is its own gateway: its intake takes the jobs its key signs.
+    "LP_ALLOWED_GATEWAYS": json.dumps([ORCHESTRATOR]),
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",

@@ -25,8 +25,9 @@ ALLOWED: dict[str, set[str]] = {
     "chain": set(),
 }
 # What the worker (a separate container) may take from the library: payloads, names and the log.
-WORKER_MAY_IMPORT = ("chalicelib.jobs.models", "chalicelib.streams.profiles", "chalicelib.core.resources",
-                     "chalicelib.core.logs")  # fmt: skip
+# (and the job URL policy: the worker enforces at connect time what the intake checked as written)
+WORKER_MAY_IMPORT = ("chalicelib.jobs.models", "chalicelib.jobs.urls", "chalicelib.streams.profiles",
+                     "chalicelib.core.resources", "chalicelib.core.logs")  # fmt: skip
 
 
 def imports(path: Path) -> set[str]:

@@ -1,16 +1,25 @@
-"""The orchestrator's intake: a well-formed job addressed to it is queued; anything else is refused."""
+"""The orchestrator's intake: a signed, recent, well-formed job addressed to it, naming only allowed URLs,
+is queued; anything else is refused with its own code, and nothing is queued."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+from eth_account import Account
+from pydantic import SecretStr
+
+from chalicelib.core.clock import now_ms
 from chalicelib.dispatch.jobs import build_job
 from chalicelib.jobs.models import TranscodeJob
+from chalicelib.jobs.signing import SIGNATURE_HEADER, sign_body
 from chalicelib.streams.profiles import DEFAULT_PROFILES
-from tests.domain.conftest import ORCHESTRATOR, Stage
+from tests.domain.conftest import ORCHESTRATOR, ORCHESTRATOR_KEY, Stage
+
+GATEWAY_KEY = SecretStr(ORCHESTRATOR_KEY)  # the unit stage is its own (allowed) gateway
 
 
-def job(stage: Stage, orchestrator: str = ORCHESTRATOR) -> TranscodeJob:
+def job(stage: Stage, orchestrator: str = ORCHESTRATOR, created_at: int | None = None) -> TranscodeJob:
     return build_job(
         media=stage.app.wiring.media(),
         stream_id="00000000-0000-0000-0000-000000000001",
@@ -20,38 +29,103 @@ def job(stage: Stage, orchestrator: str = ORCHESTRATOR) -> TranscodeJob:
         profiles=DEFAULT_PROFILES[:2],
         orchestrator=orchestrator,
         ttl_s=60,
-        created_at=1,
+        created_at=now_ms() if created_at is None else created_at,
     )
 
 
-def test_a_job_for_this_orchestrator_is_queued_with_its_id(stage: Stage) -> None:
+def post(stage: Stage, body: bytes, key: SecretStr | None = GATEWAY_KEY, signature: str | None = None) -> object:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers[SIGNATURE_HEADER] = signature
+    elif key is not None:
+        headers[SIGNATURE_HEADER] = sign_body(body, key)
+    return stage.client.http.post("/orchestrator/jobs", headers=headers, body=body)
+
+
+def code(response: object) -> tuple[int, str]:
+    return response.status_code, response.json_body["error"]["code"]  # type: ignore[attr-defined]
+
+
+def test_a_signed_job_for_this_orchestrator_is_queued_with_its_id(stage: Stage) -> None:
     sent = job(stage)
-    response = stage.client.http.post(
-        "/orchestrator/jobs", headers={"Content-Type": "application/json"}, body=json.dumps(sent.wire()).encode()
-    )
-    assert response.status_code == 202
+    response = post(stage, json.dumps(sent.wire()).encode())
+    assert response.status_code == 202  # type: ignore[attr-defined]
     [message] = stage.receive("jobs")
-    assert response.json_body == {"jobId": sent.job_id, "messageId": message["MessageId"]}
+    assert response.json_body == {"jobId": sent.job_id, "messageId": message["MessageId"]}  # type: ignore[attr-defined]
     assert TranscodeJob.model_validate_json(message["Body"]) == sent
     assert message["MessageAttributes"]["jobId"]["StringValue"] == sent.job_id
 
 
-def test_a_job_for_another_orchestrator_is_refused(stage: Stage) -> None:
-    other = job(stage, orchestrator="0x" + "11" * 20)
-    response = stage.client.http.post(
-        "/orchestrator/jobs", headers={"Content-Type": "application/json"}, body=json.dumps(other.wire()).encode()
-    )
-    assert (response.status_code, response.json_body["error"]["code"]) == (422, "wrong_orchestrator")
+def test_a_job_without_an_allowed_gateways_signature_is_refused(stage: Stage) -> None:
+    body = json.dumps(job(stage).wire()).encode()
+    stranger = SecretStr("0x" + Account.create().key.hex())
+    assert code(post(stage, body, key=None)) == (401, "job_unsigned")
+    assert code(post(stage, body, signature="0x1234")) == (401, "job_bad_signature")
+    assert code(post(stage, body, signature="0x" + "00" * 65)) == (401, "job_bad_signature")
+    assert code(post(stage, body, key=stranger)) == (403, "gateway_not_allowed")
+    # the allowed gateway's signature over another body: recovers someone else
+    assert code(post(stage, body, signature=sign_body(body + b" ", GATEWAY_KEY))) == (403, "gateway_not_allowed")
     assert stage.receive("jobs") == []
 
 
+def test_a_job_for_another_orchestrator_is_refused(stage: Stage) -> None:
+    other = job(stage, orchestrator="0x" + "11" * 20)
+    assert code(post(stage, json.dumps(other.wire()).encode())) == (422, "wrong_orchestrator")
+    assert stage.receive("jobs") == []
+
+
+@pytest.mark.parametrize("age_s", [301, -120])
+def test_a_job_made_long_ago_or_in_the_future_is_refused(stage: Stage, age_s: int) -> None:
+    stale = job(stage, created_at=now_ms() - age_s * 1000)
+    assert code(post(stage, json.dumps(stale.wire()).encode())) == (422, "job_expired")
+    assert stage.receive("jobs") == []
+
+
+@pytest.mark.parametrize(
+    ("field", "url", "reason"),
+    [
+        ("sourceUrl", "http://169.254.169.254/latest/meta-data/iam/security-credentials/", "url_host_not_allowed"),
+        ("sourceUrl", "http://127.0.0.1:8000/live/secret", "url_host_not_allowed"),
+        ("sourceUrl", "http://[::1]/x", "url_host_not_allowed"),
+        ("sourceUrl", "http://10.0.0.5/x", "url_host_not_allowed"),
+        ("sourceUrl", "http://localhost:4566/bucket/key", "url_host_not_allowed"),
+        ("sourceUrl", "file:///etc/passwd", "url_scheme_not_allowed"),
+        ("resultUrl", "http://192.168.1.1/admin", "url_host_not_allowed"),
+        ("resultUrl", "http://2130706433/x", "url_host_not_allowed"),
+        ("uploadUrl", "gopher://example.com/x", "url_scheme_not_allowed"),
+        ("uploadUrl", "http://metadata.google.internal/computeMetadata/v1/", "url_host_not_allowed"),
+    ],
+)
+def test_a_job_naming_a_url_the_policy_refuses_is_refused_and_nothing_is_queued(
+    stage: Stage, field: str, url: str, reason: str
+) -> None:
+    wire = job(stage).wire()
+    if field == "uploadUrl":
+        wire["outputs"][1]["uploadUrl"] = url
+    else:
+        wire[field] = url
+    response = post(stage, json.dumps(wire).encode())
+    assert code(response) == (422, "job_url_not_allowed")
+    assert response.json_body["error"]["reason"] == reason  # type: ignore[attr-defined]
+    assert stage.receive("jobs") == []
+    # the honest job beside it is taken
+    assert post(stage, json.dumps(job(stage).wire()).encode()).status_code == 202  # type: ignore[attr-defined]
+
+
+def test_an_origin_the_operator_allows_may_be_named(stage: Stage) -> None:
+    wire = job(stage).wire()
+    wire["sourceUrl"] = "http://127.0.0.1:4566/media/source.ts"
+    stage.configure(allowed_job_origins=["http://127.0.0.1:4566"])
+    assert post(stage, json.dumps(wire).encode()).status_code == 202  # type: ignore[attr-defined]
+    wire["sourceUrl"] = "http://127.0.0.1:4567/media/source.ts"  # another port of the same host is not
+    assert code(post(stage, json.dumps(wire).encode())) == (422, "job_url_not_allowed")
+
+
 def test_a_malformed_job_is_refused_naming_what_is_wrong(stage: Stage) -> None:
-    headers = {"Content-Type": "application/json"}
-    not_json = stage.client.http.post("/orchestrator/jobs", headers=headers, body=b"{nope")
-    assert (not_json.status_code, not_json.json_body["error"]["code"]) == (400, "invalid_json")
+    assert code(post(stage, b"{nope")) == (400, "invalid_json")
     broken = {**job(stage).wire(), "seq": -1}
     broken.pop("sourceUrl")
-    invalid = stage.client.http.post("/orchestrator/jobs", headers=headers, body=json.dumps(broken).encode())
-    assert (invalid.status_code, invalid.json_body["error"]["code"]) == (422, "invalid_job")
-    assert {e["loc"] for e in invalid.json_body["error"]["errors"]} == {"seq", "sourceUrl"}
+    invalid = post(stage, json.dumps(broken).encode())
+    assert code(invalid) == (422, "invalid_job")
+    assert {e["loc"] for e in invalid.json_body["error"]["errors"]} == {"seq", "sourceUrl"}  # type: ignore[attr-defined]
     assert stage.receive("jobs") == []

@@ -21,12 +21,13 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from chalicelib.jobs.models import JobOutput, TranscodeJob, TranscodeResult
+from chalicelib.jobs.urls import UrlPolicy
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 from devstack.footage import REPO_ROOT
 from gpu_worker.encoders import libx264
+from gpu_worker.http import policy_session
 from gpu_worker.worker import Heartbeat, JobQueue, Worker
 from tests import support
 from tests.media import make_segments, probe
@@ -112,6 +113,8 @@ class Stack:
             "AWS_ENDPOINT_URL": self.endpoint,
             "LP_REGION": REGION,
             "LP_WORKER_QUEUE_URL": self.queue_url,
+            # the job URLs name this test's moto on loopback: allowed explicitly, as the local stack does
+            "LP_ALLOWED_JOB_ORIGINS": json.dumps([self.endpoint]),
             "LP_WORKER_WAIT_TIME_S": "1",
             "LP_WORKER_ENCODER": "libx264",
             "LP_WORKER_X264_PRESET": "ultrafast",
@@ -144,13 +147,15 @@ class InThreadWorker:
 
     def __init__(self, stack: Stack) -> None:
         sqs = boto3.client("sqs", endpoint_url=stack.endpoint, region_name=REGION)
+        policy = UrlPolicy.allowing([stack.endpoint])  # moto on loopback, allowed explicitly
         self.worker = Worker(
             JobQueue(sqs, stack.queue_url),
             libx264("ultrafast"),
-            requests.Session(),
+            policy_session(policy),
             wait_time_s=1,
             retry_delay_s=1,
             worker_id="t1",
+            policy=policy,
         )
         self.thread = threading.Thread(target=self.worker.run, daemon=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import threading
@@ -10,20 +11,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from eth_account import Account
+from pydantic import SecretStr
 
 from chalicelib.core.errors import Unavailable
 from chalicelib.core.settings import OrchestratorEndpoint
 from chalicelib.dispatch.send import INTAKE_PATH, IntakeRefused, send
+from chalicelib.jobs.signing import SIGNATURE_HEADER, sign_body, signer_of
 from devstack.net import free_port
 
 
 class _Intake(BaseHTTPRequestHandler):
     status = 202
     received: list[dict[str, object]]
+    signatures: list[tuple[bytes, str | None]]
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append({"path": self.path, "job": json.loads(body)})
+        type(self).signatures.append((body, self.headers.get(SIGNATURE_HEADER)))
         self.send_response(self.status)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -32,20 +38,23 @@ class _Intake(BaseHTTPRequestHandler):
         return None
 
 
-def _serve(status: int) -> tuple[ThreadingHTTPServer, list[dict[str, object]]]:
-    handler = type("Intake", (_Intake,), {"status": status, "received": []})
+def _serve(status: int) -> tuple[ThreadingHTTPServer, type[_Intake]]:
+    handler = type("Intake", (_Intake,), {"status": status, "received": [], "signatures": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, handler.received
+    return server, handler
 
 
 Intakes = dict[int, tuple[str, list[dict[str, object]]]]
+_HANDLERS: dict[int, type[_Intake]] = {}  # the running intakes' handlers, by the status they answer
 
 
 @pytest.fixture
 def intakes() -> Iterator[Intakes]:
-    servers = {status: _serve(status) for status in (202, 503, 422)}
-    yield {status: (f"http://127.0.0.1:{s.server_address[1]}", got) for status, (s, got) in servers.items()}
+    servers = {status: _serve(status) for status in (202, 503, 422, 401, 403)}
+    _HANDLERS.update({status: h for status, (_, h) in servers.items()})
+    yield {status: (f"http://127.0.0.1:{s.server_address[1]}", h.received) for status, (s, h) in servers.items()}
+    _HANDLERS.clear()
     for server, _ in servers.values():
         server.shutdown()
 
@@ -94,3 +103,20 @@ def test_no_orchestrator_taking_the_job_is_a_503_naming_each_failure() -> None:
         send(_job, candidates, preferred=None, timeout_s=1, http=requests.Session(), rng=random.Random(1))
     assert caught.value.code == "orchestrators_unavailable"
     assert "0xdown" in caught.value.details["tried"][0]
+
+
+def test_the_job_is_signed_and_an_orchestrator_that_refuses_this_gateway_is_skipped(intakes: Intakes) -> None:
+    key = Account.create()
+    good_url, good_received = intakes[202]
+    candidates = [
+        OrchestratorEndpoint(address="0xunknown", url=intakes[401][0]),
+        OrchestratorEndpoint(address="0xforbids", url=intakes[403][0]),
+        OrchestratorEndpoint(address="0xgood", url=good_url),
+    ]
+    sign = functools.partial(sign_body, private_key=SecretStr(key.key.hex()))
+    http = requests.Session()
+    chosen = send(_job, candidates, preferred="0xunknown", timeout_s=2, http=http, rng=random.Random(5), sign=sign)
+    assert chosen.address == "0xgood" and good_received == [{"path": INTAKE_PATH, "job": {"orchestrator": "0xgood"}}]
+    assert len(_HANDLERS[401].received) == 1  # the preferred one, tried first: it does not know this gateway
+    [(body, signature)] = _HANDLERS[202].signatures
+    assert signature is not None and signer_of(body, signature) == key.address  # what the intake recovers
