@@ -183,8 +183,13 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
         t, sig, rand = b.ticket(sender, o, next(nonces))
         return b.send(b.broker.functions.redeemWinningTicket(t, sig, rand), o)
 
-    rows.append(("redeemWinningTicket", "from deposit, an orchestrator's first ticket", redeem()))
+    rows.append(
+        ("redeemWinningTicket", "from deposit, an orchestrator's first ticket (asks if it may be paid)", redeem())
+    )
     rows.append(("redeemWinningTicket", "from deposit (steady state)", redeem()))
+    with b.reverted():
+        b.next_round()
+        rows.append(("redeemWinningTicket", "from deposit, the first ticket of a later round", redeem()))
     with b.reverted():
         poor = b.account()
         b.send(b.broker.functions.fundDepositAndReserve(0, 10 * ETH), poor, value=10 * ETH)
@@ -202,12 +207,14 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
         artifact = load_artifact("TicketBroker")
         params = b.deployment.params
         factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-        tx = factory.constructor(b.controller.address, params.unlock_period, params.ticket_validity_period)
+        tx = factory.constructor(
+            b.controller.address, params.unlock_period, params.ticket_validity_period, b.broker.address
+        )
         receipt = w3.eth.wait_for_transaction_receipt(tx.transact({"from": b.owner}))
         new_broker = w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
         b.govern(b.controller.functions.setContractInfo(keccak(text="TicketBroker"), new_broker.address))
         b.send(new_broker.functions.fundDeposit(), sender, value=ETH)
-        t, sig, rand = b.ticket(sender, o, 1)
+        t, sig, rand = b.ticket(sender, o, 500_000)  # a ticket the old broker never saw
         gas = b.send(new_broker.functions.redeemWinningTicket(t, sig, rand), o)
         rows.append(("redeemWinningTicket", "from deposit, first ticket to an orchestrator after a broker change", gas))
     batch = [b.ticket(sender, o, 1000 + i) for i in range(10)]

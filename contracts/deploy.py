@@ -108,7 +108,7 @@ def deploy(w3: Web3, deployer: ChecksumAddress, params: ProtocolParams) -> Deplo
             libraries=libraries,
         ),
         "TicketBroker": _deploy_one(
-            w3, "TicketBroker", deployer, c, params.unlock_period, params.ticket_validity_period
+            w3, "TicketBroker", deployer, c, params.unlock_period, params.ticket_validity_period, ZERO_ADDRESS
         ),
         "ServiceRegistry": _deploy_one(w3, "ServiceRegistry", deployer, c),
     }

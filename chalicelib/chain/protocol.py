@@ -28,7 +28,7 @@ REVERT_CODES: dict[str, str] = {
     "ticket creationRoundBlockHash invalid for creationRound": "ticket_bad_round_block_hash",
     "invalid length for ticket auxData: must be 64 bytes": "ticket_bad_aux_data",
     "ticket recipient is null address": "ticket_bad_recipient",
-    "ticket recipient is not a registered orchestrator": "ticket_recipient_not_registered",
+    "ticket recipient is not an active orchestrator": "ticket_recipient_not_active",
     "ticket broker was replaced": "ticket_broker_replaced",
     "ticket faceValue too large": "ticket_face_value_too_large",
     "sender is unlocked": "ticket_sender_unlocked",

@@ -279,8 +279,12 @@ contract BondingManager is Manager {
         (Pool storage p,) = _catchUp(msg.sender, round);
         require(p.lastRewardRound != round, "caller has already called reward for the current round");
         p.lastRewardRound = uint64(round);
-        // The stake bonded when the round began earns it; only seasoned shares (held since then) receive it.
-        uint256 minted = _minter().createReward(p.roundStake, currentRoundTotalActiveStake);
+        // Minted for the stake that was bonded when the round began and is still here (seasoned): stake that
+        // left forfeits its part, which is not minted. (Minting it for those who stay would let an orchestrator
+        // unbond down to one share before its reward and inflate that share's price, so that the stake pending
+        // in its pool converts to almost nothing.) So a reward raises the share price by at most
+        // mintable / total active stake, and pending stake, which holds no shares, gets none of it.
+        uint256 minted = _minter().createReward(p.stake, currentRoundTotalActiveStake);
         if (minted > 0) {
             _settle(msg.sender, msg.sender, round); // before its shares grow
             uint256 cut = (minted * p.rewardCut) / PPM;
@@ -322,14 +326,12 @@ contract BondingManager is Manager {
             _take(del, p, penalty);
             // Out of the active set at once: no reward or reserve claim for the rest of this round either.
             if (transcoderPool.contains(transcoderAddress)) _leavePool(transcoderAddress, round);
+            else broker.forget(transcoderAddress); // its cached payability is re-asked after the slash
             if (p.deactivationRound > round) {
                 p.deactivationRound = uint64(round);
                 emit TranscoderDeactivated(transcoderAddress, round);
             }
-            if (!_hasStake(del)) {
-                del.delegate = address(0);
-                broker.setRegistered(transcoderAddress, false);
-            }
+            if (!_hasStake(del)) del.delegate = address(0);
             emit StakeUpdate(transcoderAddress, p.stake + p.pendingStake);
             if (finder != address(0)) finderReward = (penalty * finderFee) / PPM;
             if (finderReward > 0) _minter().trustedTransferTokens(finder, finderReward);
@@ -364,11 +366,21 @@ contract BondingManager is Manager {
         return p.activationRound <= round && round < p.deactivationRound;
     }
 
-    /// @notice Whether `t` is a registered orchestrator, and the round at whose end its pool changes (new stake
-    /// joins or new terms start), if it does: what a TicketBroker needs before paying `t` the first time.
-    function recipientStatus(address t) external view returns (bool registered, bool changing, uint256 round) {
+    /// @notice Whether a ticket may pay `t` this round, and until which round (exclusive) it stays so unless `t`
+    /// leaves the active set first: it is registered and active now, or was within the last `graceRounds` rounds
+    /// (its tickets from then are still valid). Also the round at whose end its pool changes (new stake joins or
+    /// new terms start), if it does, so that the TicketBroker keeps the credit as it stood then.
+    function recipientStatus(address t, uint256 graceRounds)
+        external
+        view
+        returns (bool payable_, uint256 payableUntil, bool changing, uint256 changeRound)
+    {
         Pool storage p = pools[t];
-        return (isRegisteredTranscoder(t), PoolAccounting.changesAtRoundEnd(p), p.round);
+        uint256 round = _currentRound();
+        uint256 from = p.activationRound;
+        uint256 until = p.deactivationRound + graceRounds;
+        payable_ = from < p.deactivationRound && from <= round && round < until && isRegisteredTranscoder(t);
+        return (payable_, until, PoolAccounting.changesAtRoundEnd(p), p.round);
     }
 
     /// @notice Whether `t` is active this round and can be paid (registered: one that resigned this round is
@@ -529,7 +541,6 @@ contract BondingManager is Manager {
         Delegator storage del = delegators[d];
         // At today's price; the price at the round's end is at least that, so this only stops dust bonds.
         require(p.shares == 0 || (amount * p.shares) / p.stake > 0, "bond amount too small");
-        bool registering = d == t && !_hasStake(del);
         bool wasChanging = PoolAccounting.changesAtRoundEnd(p);
         del.pendingStake += amount.toUint128();
         del.pendingRound = uint64(round);
@@ -541,7 +552,6 @@ contract BondingManager is Manager {
         } else if (isRegisteredTranscoder(t)) {
             _tryJoinPool(t, newPrev, newNext, round);
         }
-        if (registering) broker.setRegistered(t, true);
         if (!wasChanging) broker.watch(t, round);
         emit StakeUpdate(t, total);
         return _stakeIn(del, p);
@@ -564,13 +574,14 @@ contract BondingManager is Manager {
         bool resigns = d == t && !_hasStake(del);
         if (transcoderPool.contains(t)) {
             if (resigns) {
-                _leavePool(t, round);
+                _leavePool(t, round); // which drops the broker's cache too
             } else {
                 nextRoundTotalActiveStake -= amount;
                 transcoderPool.updateKey(t, total, newPrev, newNext);
             }
+        } else if (resigns) {
+            broker.forget(t); // out of the set already, maybe still in its grace rounds: no more tickets now
         }
-        if (resigns) broker.setRegistered(t, false);
         emit StakeUpdate(t, total);
         return amount;
     }
@@ -603,15 +614,18 @@ contract BondingManager is Manager {
         transcoderPool.insert(t, stake, newPrev, newNext);
         nextRoundTotalActiveStake += stake;
         Pool storage p = pools[t];
-        p.activationRound = uint64(round + 1);
+        // One that left the set this round and joins it again stays active through the round (otherwise
+        // anyone could evict an orchestrator, free the seat and make it rejoin, costing it this round).
+        if (!(p.activationRound <= round && round < p.deactivationRound)) p.activationRound = uint64(round + 1);
         p.deactivationRound = type(uint64).max;
-        emit TranscoderActivated(t, round + 1);
+        emit TranscoderActivated(t, p.activationRound);
     }
 
     function _leavePool(address t, uint256 round) private {
         nextRoundTotalActiveStake -= transcoderPool.getKey(t);
         transcoderPool.remove(t);
         pools[t].deactivationRound = uint64(round + 1);
+        _broker().forget(t); // it cached "payable for good"; now it is payable only for the grace rounds
         emit TranscoderDeactivated(t, round + 1);
     }
 

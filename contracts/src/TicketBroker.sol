@@ -4,13 +4,14 @@ pragma solidity ^0.8.24;
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {Manager} from "./Manager.sol";
-import {IBondingManager, IMinter, IRoundsManager} from "./interfaces/IProtocol.sol";
+import {IBondingManager, IMinter, IRoundsManager, ITicketBroker} from "./interfaces/IProtocol.sol";
 import {ContractIds} from "./libraries/ContractIds.sol";
 
 /// @title TicketBroker
 /// @notice Probabilistic micropayments with Livepeer's ticket format. Senders fund a deposit (paid from first)
 /// and a reserve (each orchestrator active this round may claim reserve / the round's active-set size of it
-/// once the deposit is gone). Redemption is all or nothing, and pays only registered orchestrators.
+/// once the deposit is gone). Redemption is all or nothing, and pays only orchestrators that are active, or were
+/// while the ticket could have been made.
 /// @dev This contract holds the senders' ETH. A winning ticket only moves value from the sender's deposit to
 /// the recipient's `credited` counter (one packed slot); the BondingManager sweeps that counter before any
 /// change to the orchestrator's pool and takes the swept fees' ETH to the Minter (`releaseFees`). So the hot
@@ -41,9 +42,12 @@ contract TicketBroker is Manager {
         uint32 round;
     }
 
+    /// @dev One slot, read on the hot path anyway.
     struct Params {
-        uint128 unlockPeriod;
-        uint128 ticketValidityPeriod;
+        uint32 unlockPeriod;
+        uint32 ticketValidityPeriod;
+        uint32 firstRound; // the round of the first ticket redeemed here (this broker was the current one then)
+        address previous; // the broker this one replaced (zero for the first)
     }
 
     /// @dev Everything a redemption writes about its recipient, in one slot. `creditedAtWatchEnd` and
@@ -51,10 +55,11 @@ contract TicketBroker is Manager {
     /// pool changes at the end of a round (new stake joins, new terms start), it asks to `watch` that round,
     /// and the first ticket redeemed in a later round keeps the credit as it was before it.
     struct Recipient {
-        uint96 credited; // face value of every winning ticket paid to the recipient (only grows)
-        uint96 creditedAtWatchEnd; // `credited` when the first ticket after `watchRound` came in
-        uint56 watchedRoundPlusOne; // the watched round + 1; 0 once that happened, or when nothing is watched
-        bool registered; // cached BondingManager.isRegisteredTranscoder; the BondingManager clears it
+        uint88 credited; // face value of every winning ticket paid to the recipient (only grows)
+        uint88 creditedAtWatchEnd; // `credited` when the first ticket after the watched round came in
+        uint40 watchedRoundPlusOne; // the watched round + 1; 0 once that happened, or when nothing is watched
+        uint40 payableUntil; // it may be paid in rounds before this one (the BondingManager's answer, cached;
+        // it drops the cache when the orchestrator leaves the active set or resigns)
     }
 
     Params private params;
@@ -87,22 +92,26 @@ contract TicketBroker is Manager {
         _;
     }
 
-    constructor(address controllerAddress, uint256 unlockPeriod_, uint256 ticketValidityPeriod_) Manager(controllerAddress) {
+    /// @param previous_ the TicketBroker this one replaces (zero for the first): a ticket it redeemed is not
+    /// paid again here.
+    constructor(address controllerAddress, uint256 unlockPeriod_, uint256 ticketValidityPeriod_, address previous_)
+        Manager(controllerAddress)
+    {
         _requireValidPeriods(unlockPeriod_, ticketValidityPeriod_);
-        params = Params(uint128(unlockPeriod_), uint128(ticketValidityPeriod_));
+        params = Params(uint32(unlockPeriod_), uint32(ticketValidityPeriod_), 0, previous_);
     }
 
     // -------------------------------------------------------------------------------- parameters
 
     function setUnlockPeriod(uint256 unlockPeriod_) external onlyControllerOwner {
         _requireValidPeriods(unlockPeriod_, params.ticketValidityPeriod);
-        params.unlockPeriod = uint128(unlockPeriod_);
+        params.unlockPeriod = uint32(unlockPeriod_);
         emit ParameterUpdate("unlockPeriod");
     }
 
     function setTicketValidityPeriod(uint256 period) external onlyControllerOwner {
         _requireValidPeriods(params.unlockPeriod, period);
-        params.ticketValidityPeriod = uint128(period);
+        params.ticketValidityPeriod = uint32(period);
         emit ParameterUpdate("ticketValidityPeriod");
     }
 
@@ -230,14 +239,14 @@ contract TicketBroker is Manager {
 
     // -------------------------------------------------------------------------------- BondingManager hooks
 
-    /// @notice Record whether `recipient` is a registered orchestrator (its registration and resignation).
-    function setRegistered(address recipient, bool registered) external onlyBondingManager {
-        recipients[recipient].registered = registered;
+    /// @notice Drop the cached answer that `recipient` may be paid (it left the active set, or resigned).
+    function forget(address recipient) external onlyBondingManager {
+        recipients[recipient].payableUntil = 0;
     }
 
     /// @notice Keep `recipient`'s credit as it stands at the end of `round` (its pool changes then).
     function watch(address recipient, uint256 round) external onlyBondingManager {
-        recipients[recipient].watchedRoundPlusOne = uint56(round + 1); // round 0 is a round too
+        recipients[recipient].watchedRoundPlusOne = uint40(round + 1); // round 0 is a round too
     }
 
     /// @notice Send `amount` of swept fees' ETH to the Minter, which pays delegators their withdrawals.
@@ -271,6 +280,20 @@ contract TicketBroker is Manager {
         return (r.credited, r.watchedRoundPlusOne != 0, r.creditedAtWatchEnd);
     }
 
+    /// @notice Whether a ticket made in `creationRound` was redeemed here, or on a broker this one replaced
+    /// before it took over.
+    function isTicketUsed(bytes32 ticketHash, uint256 creationRound) public view returns (bool) {
+        if (usedTickets[ticketHash]) return true;
+        Params memory p = params;
+        if (p.previous == address(0) || (p.firstRound != 0 && creationRound > p.firstRound)) return false;
+        return ITicketBroker(p.previous).isTicketUsed(ticketHash, creationRound);
+    }
+
+    /// @notice The broker this one replaced, and the round its first ticket was redeemed in (0: none yet).
+    function succession() external view returns (address previous, uint256 firstRound) {
+        return (params.previous, params.firstRound);
+    }
+
     /// @notice How much of `sender`'s reserve `recipient` may still claim this round.
     function claimableReserve(address sender, address recipient) external view returns (uint256) {
         (bool active, uint256 activeSetSize) = _bondingManager().activeSetInfo(recipient);
@@ -296,20 +319,34 @@ contract TicketBroker is Manager {
         require(keccak256(abi.encodePacked(recipientRand)) == ticket.recipientRandHash, "recipientRand does not match recipientRandHash");
         bytes32 ticketHash = getTicketHash(ticket);
         require(!usedTickets[ticketHash], "ticket is used");
+        Params memory p = params;
+        uint256 creationRound = uint256(bytes32(ticket.auxData[0:32]));
+        if (p.previous != address(0) && (p.firstRound == 0 || creationRound <= p.firstRound)) {
+            // made before this broker took over: it may have been redeemed on the one before
+            require(!ITicketBroker(p.previous).isTicketUsed(ticketHash, creationRound), "ticket is used");
+        }
+        if (p.firstRound == 0) params.firstRound = uint32(round);
         require(isValidTicketSig(ticket.sender, sig, ticketHash), "invalid signature over ticket hash");
         require(isWinningTicket(sig, recipientRand, ticket.winProb), "ticket did not win");
         usedTickets[ticketHash] = true;
 
         uint256 faceValue = ticket.faceValue;
         Recipient memory rec = recipients[ticket.recipient];
-        if (!rec.registered) {
-            // Paying any address would let a sender pay itself and skip the unlock period. The answer is cached
-            // here; the BondingManager clears it when the orchestrator resigns. A broker that took over from
-            // another learns here, too, whether the pool changes at a round's end it must keep the credit of.
-            (bool registered, bool changing, uint256 changeRound) = _bondingManager().recipientStatus(ticket.recipient);
-            require(registered, "ticket recipient is not a registered orchestrator");
-            rec.registered = true;
-            if (changing) rec.watchedRoundPlusOne = uint56(changeRound + 1);
+        if (round >= rec.payableUntil) {
+            // Paying any address would let a sender pay an address of its own and skip the unlock period; paying
+            // any registered one, too (registering costs a wei of stake). So only orchestrators that are active,
+            // or were within the ticket validity period, are paid: to take its deposit back this way a sender
+            // must run an orchestrator in the top N by stake. Asked once and cached until the answer lapses or
+            // the BondingManager drops it (the orchestrator left the active set or resigned). A broker that took
+            // over from another learns here, too, whether the pool changes at a round's end it must keep the
+            // credit of.
+            (bool payable_, uint256 until, bool changing, uint256 changeRound) =
+                _bondingManager().recipientStatus(ticket.recipient, p.ticketValidityPeriod);
+            require(payable_, "ticket recipient is not an active orchestrator");
+            rec.payableUntil = uint40(until < type(uint40).max ? until : type(uint40).max);
+            if (changing && rec.watchedRoundPlusOne == 0 && rec.credited == 0) {
+                rec.watchedRoundPlusOne = uint40(changeRound + 1);
+            }
         }
         if (rec.watchedRoundPlusOne != 0 && round >= rec.watchedRoundPlusOne) {
             // the first ticket after the watched round: what came before it belongs to that round
@@ -317,8 +354,8 @@ contract TicketBroker is Manager {
             rec.watchedRoundPlusOne = 0;
         }
         uint256 credited = uint256(rec.credited) + faceValue;
-        require(credited <= type(uint96).max, "ticket faceValue too large");
-        rec.credited = uint96(credited);
+        require(credited <= type(uint88).max, "ticket faceValue too large");
+        rec.credited = uint88(credited);
         recipients[ticket.recipient] = rec;
 
         uint256 fromReserve;

@@ -172,6 +172,12 @@ class Chain:
         self.next_round()
         return o, d
 
+    def active_orchestrator(self, stake: int, reward_cut: int = 0, fee_share: int = 0) -> LocalAccount:
+        """A new orchestrator, active from the round this moves to (tickets pay active orchestrators only)."""
+        o = self.register(stake, reward_cut, fee_share)
+        self.next_round()
+        return o
+
     def register(self, stake: int, reward_cut: int = 0, fee_share: int = 0) -> LocalAccount:
         """A new orchestrator: self-bonded with ``stake`` and its terms set."""
         o = self.new_account(lpt=stake)

@@ -30,6 +30,18 @@ def _funded_sender(chain: Chain, deposit: int = 10 * ETH, reserve: int = 0) -> L
     return s
 
 
+def _replace_broker(chain: Chain) -> Any:
+    """Deploy a new TicketBroker that succeeds the current one and make it current through Governance."""
+    artifact = load_artifact("TicketBroker")
+    params = chain.deployment.params
+    factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    args = (chain.controller.address, params.unlock_period, params.ticket_validity_period, chain.broker.address)
+    receipt = chain.w3.eth.wait_for_transaction_receipt(factory.constructor(*args).transact({"from": chain.owner}))
+    new = chain.w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+    chain.govern(chain.controller.functions.setContractInfo(Web3.keccak(text="TicketBroker"), new.address))
+    return new
+
+
 def _pay(chain: Chain, sender: LocalAccount, recipient: str, face: int, nonce: int) -> Any:
     ticket, sig, rand = chain.make_ticket(sender, recipient, face, nonce=nonce)
     return chain.redeem(ticket, sig, rand)
@@ -106,6 +118,44 @@ def test_unbonding_and_rebonding_mid_round_does_not_earn_the_round_twice(chain: 
     chain.tx(chain.bonding.functions.reward(), o.address)
     assert chain.stake(d.address) == 1000 * LPT  # the rebonded stake is pending: no part of this reward
     assert chain.stake(o.address) > 1000 * LPT  # the orchestrator's seasoned stake got all of it
+
+
+def test_an_orchestrator_cannot_inflate_its_share_price_to_take_stake_pending_in_its_pool(chain: Chain) -> None:
+    # Found in review: shrink the pool's seasoned shares to one before reward(); were the reward minted for
+    # the round-start stake and given to what is left, that one share would be worth the whole reward, and
+    # the victim's pending stake would convert to zero shares.
+    o, _ = chain.seasoned_pool(100_000 * LPT, 1000 * LPT)
+    o_shares = chain.shares(o.address)
+    victim = chain.new_account(lpt=1000 * LPT)
+    chain.delegate(victim, o.address, 1000 * LPT)
+    chain.tx(chain.bonding.functions.unbond(chain.stake(o.address) - 1), o.address)
+    assert 0 < chain.shares(o.address) < o_shares
+    receipt = chain.tx(chain.bonding.functions.reward(), o.address)
+    (ev,) = chain.bonding.events.Reward().process_receipt(receipt, errors=DISCARD)
+    # minted only for the seasoned stake still bonded: the other delegator's 1000 LPT and O's last wei
+    mintable = chain.minter.functions.currentMintableTokens().call()
+    total_active = chain.bonding.functions.currentRoundTotalActiveStake().call()
+    assert ev.args.amount <= mintable * (1000 * LPT + 2) // total_active
+    chain.next_round()
+    assert chain.stake(victim.address) >= 1000 * LPT - 2  # the victim keeps its stake, to rounding
+    chain.tx(chain.bonding.functions.unbond(1000 * LPT - 2), victim.address)
+
+
+def test_evicting_an_active_orchestrator_and_freeing_its_seat_does_not_cost_it_the_round(chain: Chain) -> None:
+    # Found in review: evict V with a larger newcomer, resign the newcomer, and V, rejoining on any stake
+    # change, would have been active only from the next round: no reward, no reserve for the rest of this one.
+    chain.govern(chain.bonding.functions.setNumActiveTranscoders(2))
+    v = chain.register(1000 * LPT)
+    chain.register(2000 * LPT)
+    chain.next_round()
+    attacker = chain.register(1500 * LPT)  # evicts v from the next round
+    chain.tx(chain.bonding.functions.unbond(1500 * LPT), attacker.address)  # and frees the seat
+    poke = chain.new_account(lpt=LPT)
+    chain.delegate(poke, v.address, LPT)  # v rejoins
+    assert chain.bonding.functions.isActiveTranscoder(v.address).call()
+    chain.tx(chain.bonding.functions.reward(), v.address)
+    chain.next_round()
+    assert chain.bonding.functions.isActiveTranscoder(v.address).call()
 
 
 # ------------------------------------------------------------------------------------------------ 2. terms switching
@@ -234,15 +284,7 @@ def test_replacing_the_ticket_broker_keeps_stake_fees_and_deposits_reachable(cha
     fees_before = {x: chain.fees(x) for x in (o.address, d.address)}
     assert sum(fees_before.values()) > ETH - 3
 
-    artifact = load_artifact("TicketBroker")
-    params = chain.deployment.params
-    receipt = chain.w3.eth.wait_for_transaction_receipt(
-        chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-        .constructor(chain.controller.address, params.unlock_period, params.ticket_validity_period)
-        .transact({"from": chain.owner})
-    )
-    new = chain.w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
-    chain.govern(chain.controller.functions.setContractInfo(Web3.keccak(text="TicketBroker"), new.address))
+    new = _replace_broker(chain)
 
     # nothing is locked: views, fee withdrawals, unbonding all work, with the old broker's fees intact
     assert {x: chain.fees(x) for x in fees_before} == fees_before
@@ -269,17 +311,42 @@ def test_replacing_the_ticket_broker_keeps_stake_fees_and_deposits_reachable(cha
     assert chain.fees(o.address) > 0 and chain.fees(d.address) > 0
 
 
+def test_a_ticket_redeemed_before_a_broker_change_is_not_paid_again_by_the_new_broker(chain: Chain) -> None:
+    # Found in review: used tickets are per broker, and the ticket hash does not name the broker.
+    o = chain.active_orchestrator(1000 * LPT)
+    sender = _funded_sender(chain, deposit=5 * ETH)
+    ticket, sig, rand = chain.make_ticket(sender, o.address, ETH, nonce=1)
+    chain.redeem(ticket, sig, rand)
+    new = _replace_broker(chain)
+    chain.tx(new.functions.fundDeposit(), sender.address, value=5 * ETH)
+    with reverts("ticket is used"):
+        chain.tx(new.functions.redeemWinningTicket(ticket.as_contract_args(), sig, rand), o.address)
+    fresh, fresh_sig, fresh_rand = chain.make_ticket(sender, o.address, ETH, nonce=2)
+    chain.tx(new.functions.redeemWinningTicket(fresh.as_contract_args(), fresh_sig, fresh_rand), o.address)
+    assert chain.fees(o.address) == 2 * ETH  # the two distinct tickets, once each
+
+
 # ------------------------------------------------------------------------------------------------ 5. self-paying sender
 
 
 def test_a_sender_cannot_pay_itself_to_skip_the_unlock_period(chain: Chain) -> None:
+    chain.govern(chain.bonding.functions.setNumActiveTranscoders(2))
     honest = chain.register(1000 * LPT)
+    chain.register(1000 * LPT)  # the active set is full
     sender = _funded_sender(chain, deposit=5 * ETH)
-    own = chain.new_account()  # a fresh address of the sender's
+    own = chain.new_account(lpt=LPT)  # an address of the sender's
+    # a fresh address is refused ...
     ticket, sig, rand = chain.make_ticket(sender, own.address, 5 * ETH)
-    with reverts("ticket recipient is not a registered orchestrator") as refused:
+    with reverts("ticket recipient is not an active orchestrator") as refused:
         chain.redeem(ticket, sig, rand)
-    assert revert_code(str(refused.value)) == "ticket_recipient_not_registered"  # what the services report
+    assert revert_code(str(refused.value)) == "ticket_recipient_not_active"  # what the services report
+    # ... and so is one registered with a token's worth of stake: it is not in the (full) active set
+    chain.tx(chain.bonding.functions.bond(LPT, own.address), own.address)
+    chain.next_round()
+    assert chain.bonding.functions.isRegisteredTranscoder(own.address).call()
+    ticket, sig, rand = chain.make_ticket(sender, own.address, 5 * ETH, nonce=2)
+    with reverts("ticket recipient is not an active orchestrator"):
+        chain.redeem(ticket, sig, rand)
     assert chain.broker.functions.getSenderInfo(sender.address).call()[0] == 5 * ETH
     # the deposit still backs the honest orchestrator's ticket
     _pay(chain, sender, honest.address, ETH, nonce=7)
@@ -287,12 +354,12 @@ def test_a_sender_cannot_pay_itself_to_skip_the_unlock_period(chain: Chain) -> N
 
 
 def test_an_orchestrator_that_resigned_can_no_longer_be_paid(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     sender = _funded_sender(chain)
     _pay(chain, sender, o.address, 10**17, nonce=1)
     chain.tx(chain.bonding.functions.unbond(1000 * LPT), o.address)
     ticket, sig, rand = chain.make_ticket(sender, o.address, 10**17, nonce=2)
-    with reverts("ticket recipient is not a registered orchestrator"):
+    with reverts("ticket recipient is not an active orchestrator"):
         chain.redeem(ticket, sig, rand)
     assert chain.fees(o.address) == 10**17  # what it earned while registered stays withdrawable
 
@@ -327,7 +394,7 @@ def test_a_withdrawn_reserve_refunded_in_the_same_round_starts_from_a_clean_base
 
 
 def test_no_ticket_is_paid_once_the_senders_unlock_period_is_over(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     sender = _funded_sender(chain, deposit=ETH)
     chain.tx(chain.broker.functions.unlock(), sender.address)
     _pay(chain, sender, o.address, 10**17, nonce=1)  # still locked: paid
@@ -375,7 +442,7 @@ def test_owner_setters_refuse_values_past_their_bounds(
 
 
 def test_a_batch_cannot_be_made_to_skip_tickets_by_starving_it_of_gas(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     sender = _funded_sender(chain)
     tickets = [chain.make_ticket(sender, o.address, 10**15, nonce=n) for n in range(6)]
     fn = chain.broker.functions.batchRedeemWinningTickets(

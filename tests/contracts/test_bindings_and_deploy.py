@@ -58,6 +58,7 @@ def test_bindings_read_rounds_funds_pool_and_fees(chain: Chain) -> None:
     p = Protocol(chain.w3, chain.deployment)
     o = chain.register(1000 * LPT, fee_share=0)
     chain.register(2000 * LPT)
+    chain.next_round()  # both active: tickets pay active orchestrators only
     assert p.current_round() == chain.current_round() and p.current_round_initialized()
     assert p.round_block_hash(p.current_round()) == chain.round_aux()[1]
     pool = p.transcoder_pool()
@@ -75,7 +76,6 @@ def test_bindings_read_rounds_funds_pool_and_fees(chain: Chain) -> None:
     t2, sig2, rand2 = chain.make_ticket(s, o.address, 10**15, nonce=2)
     chain.tx(p.batch_redeem_winning_tickets([(t2, sig2, rand2)]), o.address)
     assert p.pending_fees(o.address) == 2 * 10**15
-    chain.next_round()
     assert p.is_active_transcoder(o.address)
     chain.tx(p.reward(o.address), o.address)
     assert p.transcoder(o.address).last_reward_round == p.current_round()
@@ -112,6 +112,7 @@ def test_events_are_decoded_in_chain_order_with_stable_keys(chain: Chain) -> Non
     p = Protocol(chain.w3, chain.deployment)
     start = chain.w3.eth.block_number + 1
     o = chain.register(1000 * LPT, fee_share=100_000)
+    chain.next_round()
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, 10**15)

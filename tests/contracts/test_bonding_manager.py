@@ -342,7 +342,7 @@ def test_fees_split_by_fee_share_to_the_wei_and_are_withdrawable(chain: Chain) -
 
 
 def test_fees_earned_before_a_delegator_joins_are_not_shared_with_it(chain: Chain) -> None:
-    o = chain.register(1000 * LPT, fee_share=PPM)
+    o = chain.active_orchestrator(1000 * LPT, fee_share=PPM)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, 10**16)
@@ -414,7 +414,7 @@ def test_reverts_when_a_bond_buys_no_share(chain: Chain) -> None:
 
 
 def test_reverts_when_fees_go_to_an_address_that_refuses_eth(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, 10**16)

@@ -394,7 +394,9 @@ class ProtocolMachine(RuleBasedStateMachine):
     def ticket(self, i: int, data: st.DataObject) -> None:
         self._keep_round()
         sender = self.world.senders[i]
-        targets = self._registered_orchestrators()
+        validity = self.chain.deployment.params.ticket_validity_period
+        payable = self.chain.bonding.functions.recipientStatus
+        targets = [o for o in self.world.orchestrators if payable(o.address, validity).call()[0]]
         if not targets:
             return
         o = data.draw(st.sampled_from(targets)).address

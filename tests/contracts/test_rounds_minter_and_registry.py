@@ -190,13 +190,13 @@ def test_the_deployment_round_is_initialized_at_deployment(chain: Chain) -> None
         ("BondingManager", (None, 7, 10, 250_001, 0), "slashAmount is over MAX_SLASH_AMOUNT"),
         ("BondingManager", (None, 7, 10, 0, 500_001), "finderFee is over MAX_FINDER_FEE"),
         ("RoundsManager", (None, 1_000_001, 0), "round length is over MAX_ROUND_LENGTH"),
-        ("TicketBroker", (None, 101, 2), "unlockPeriod is over MAX_UNLOCK_PERIOD"),
-        ("TicketBroker", (None, 2, 101), "ticketValidityPeriod is over MAX_TICKET_VALIDITY_PERIOD"),
+        ("TicketBroker", (None, 101, 2, "0x" + "00" * 20), "unlockPeriod is over MAX_UNLOCK_PERIOD"),
+        ("TicketBroker", (None, 2, 101, "0x" + "00" * 20), "ticketValidityPeriod is over MAX_TICKET_VALIDITY_PERIOD"),
         ("LivepeerToken", ("0x" + "00" * 20, "0x" + "00" * 20, 0), "minter is null address"),
         ("Minter", (None, 10**9 + 1, 0, 0), "inflation must be a valid percentage"),
         ("Minter", (None, 0, 10**9 + 1, 0), "inflation change must be a valid percentage"),
         ("RoundsManager", (None, 0, 0), "round length cannot be 0"),
-        ("TicketBroker", (None, 2, 0), "ticketValidityPeriod must be greater than 0"),
+        ("TicketBroker", (None, 2, 0, "0x" + "00" * 20), "ticketValidityPeriod must be greater than 0"),
     ],
 )
 def test_reverts_when_constructor_parameters_are_invalid(

@@ -83,7 +83,7 @@ def test_cancel_unlock(chain: Chain) -> None:
 
 
 def test_winning_ticket_is_paid_from_deposit_and_credited_to_recipient(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
@@ -105,7 +105,7 @@ def test_winning_ticket_is_paid_from_deposit_and_credited_to_recipient(chain: Ch
 
 
 def test_anyone_may_submit_a_winning_ticket_for_the_recipient(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
@@ -125,7 +125,7 @@ def test_anyone_may_submit_a_winning_ticket_for_the_recipient(chain: Chain) -> N
     ],
 )
 def test_reverts_when_ticket_is_invalid(chain: Chain, change: dict[str, object], reason: str) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, _, rand = chain.make_ticket(s, o.address, FACE)
@@ -137,7 +137,7 @@ def test_reverts_when_ticket_is_invalid(chain: Chain, change: dict[str, object],
 
 
 def test_reverts_when_signature_is_not_the_senders(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s, mallory = chain.new_account(), chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, _, rand = chain.make_ticket(s, o.address, FACE)
@@ -148,7 +148,7 @@ def test_reverts_when_signature_is_not_the_senders(chain: Chain) -> None:
 
 
 def test_reverts_when_aux_data_has_the_wrong_length(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
     args = (*ticket.as_contract_args()[:6], ticket.aux_data[:63])
@@ -157,7 +157,7 @@ def test_reverts_when_aux_data_has_the_wrong_length(chain: Chain) -> None:
 
 
 def test_reverts_when_ticket_is_replayed(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
@@ -167,7 +167,7 @@ def test_reverts_when_ticket_is_replayed(chain: Chain) -> None:
 
 
 def test_reverts_when_ticket_is_expired(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
@@ -180,7 +180,7 @@ def test_reverts_when_ticket_is_expired(chain: Chain) -> None:
 
 
 def test_reverts_when_current_round_is_not_initialized(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
@@ -190,7 +190,7 @@ def test_reverts_when_current_round_is_not_initialized(chain: Chain) -> None:
 
 
 def test_reverts_when_system_is_paused(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
@@ -203,16 +203,29 @@ def test_reverts_when_system_is_paused(chain: Chain) -> None:
     chain.redeem(ticket, sig, rand)
 
 
-def test_reverts_when_deposit_is_short_and_recipient_is_not_active(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)  # joins the active set next round
+def test_an_evicted_orchestrator_is_paid_from_deposit_for_a_while_but_not_from_the_reserve(chain: Chain) -> None:
+    chain.govern(chain.bonding.functions.setNumActiveTranscoders(1))
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     chain.tx(
         chain.broker.functions.fundDepositAndReserve(FACE // 2, 100 * FACE), s.address, value=FACE // 2 + 100 * FACE
     )
-    ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
+    chain.register(2000 * LPT)  # takes o's seat from the next round
+    chain.next_round()
+    assert not chain.bonding.functions.isActiveTranscoder(o.address).call()
+    # the tickets of the rounds it worked in are still valid: paid from the deposit ...
+    t1, sig1, rand1 = chain.make_ticket(s, o.address, FACE // 4, nonce=1)
+    chain.redeem(t1, sig1, rand1)
+    # ... but not from the reserve, which only this round's active orchestrators share
+    t2, sig2, rand2 = chain.make_ticket(s, o.address, FACE, nonce=2)
     with reverts("faceValue exceeds deposit and recipient is not active"):
-        chain.redeem(ticket, sig, rand)
-    assert _sender_info(chain, s.address)[0] == FACE // 2  # all or nothing: untouched
+        chain.redeem(t2, sig2, rand2)
+    assert _sender_info(chain, s.address)[0] == FACE // 2 - FACE // 4  # all or nothing: untouched
+    chain.next_round()
+    chain.next_round()  # past the ticket validity period since it left: no ticket pays it any more
+    t3, sig3, rand3 = chain.make_ticket(s, o.address, 1, nonce=3)
+    with reverts("ticket recipient is not an active orchestrator"):
+        chain.redeem(t3, sig3, rand3)
 
 
 def test_short_deposit_is_topped_up_from_the_recipients_reserve_allocation(chain: Chain) -> None:
@@ -244,7 +257,7 @@ def test_short_deposit_is_topped_up_from_the_recipients_reserve_allocation(chain
 
 
 def test_batch_redeems_the_good_tickets_and_skips_the_bad(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
+    o = chain.active_orchestrator(1000 * LPT)
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundDeposit(), s.address, value=ETH)
     good = [chain.make_ticket(s, o.address, FACE, nonce=n) for n in range(3)]
@@ -296,15 +309,14 @@ def test_reverts_when_a_deposit_would_overflow_its_packed_slot(chain: Chain) -> 
 
 
 def test_an_orchestrator_that_resigned_claims_no_reserve(chain: Chain) -> None:
-    o = chain.register(1000 * LPT)
-    chain.next_round()
+    o = chain.active_orchestrator(1000 * LPT)
     chain.tx(chain.bonding.functions.unbond(1000 * LPT), o.address)  # resigns: active until the round ends
     assert chain.bonding.functions.getTranscoderPoolSize().call() == 0
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundReserve(), s.address, value=ETH)
     assert chain.broker.functions.claimableReserve(s.address, o.address).call() == 0
     ticket, sig, rand = chain.make_ticket(s, o.address, FACE)
-    with reverts("ticket recipient is not a registered orchestrator"):
+    with reverts("ticket recipient is not an active orchestrator"):
         chain.redeem(ticket, sig, rand)
 
 

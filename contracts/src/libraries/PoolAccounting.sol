@@ -12,7 +12,6 @@ struct Pool {
     uint64 round; // the last round in which the pool was brought up to date
     uint32 rewardCut; // ppm of each reward the orchestrator keeps; terms in force in `round`
     uint32 feeShare; // ppm of each fee that goes to the pool's pro-rata split
-    uint128 roundStake; // stake + pendingStake when `round` began: the base of its reward
     uint32 nextRewardCut; // terms last set: in force from the round after they were set
     uint32 nextFeeShare;
     uint64 lastRewardRound;
@@ -103,10 +102,7 @@ library PoolAccounting {
             p.broker = address(broker);
         }
         if (u.converted) conversions[p.round] = u.conversion;
-        if (u.newRound) {
-            p.round = uint64(round);
-            p.roundStake = (u.stake + u.pending).toUint128();
-        }
+        if (u.newRound) p.round = uint64(round);
         p.stake = u.stake.toUint128();
         p.shares = u.shares.toUint128();
         p.pendingStake = u.pending.toUint128();
