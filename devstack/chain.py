@@ -30,9 +30,25 @@ def anvil_binary() -> Path:
     return found[0]
 
 
+#: Recent block states Anvil keeps (in memory). Without a limit it writes every older state to
+#: ~/.foundry/anvil/tmp and never deletes it: about 5 GB for one contract-test session, and without end for
+#: a local stack that mines a block a second. Calls at the latest blocks are all the code makes.
+HISTORY_STATES = 256
+
+
 def anvil_command(port: int, host: str = "127.0.0.1", extra_args: Sequence[str] = ()) -> list[str]:
     """Return the command line of an Anvil serving JSON-RPC on ``host:port``."""
-    return [str(anvil_binary()), "--host", host, "--port", str(port), "--silent", *extra_args]
+    return [
+        str(anvil_binary()),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--silent",
+        "--prune-history",
+        str(HISTORY_STATES),
+        *extra_args,
+    ]
 
 
 def rpc(url: str, method: str, *params: Any, timeout: float = 10.0) -> Any:
