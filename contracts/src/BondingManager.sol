@@ -278,7 +278,7 @@ contract BondingManager is Manager {
         require(isActiveTranscoder(msg.sender) && isRegisteredTranscoder(msg.sender), "caller must be an active transcoder");
         (Pool storage p,) = _catchUp(msg.sender, round);
         require(p.lastRewardRound != round, "caller has already called reward for the current round");
-        p.lastRewardRound = uint64(round);
+        p.lastRewardRound = uint48(round);
         // Minted for the stake that was bonded when the round began and is still here (seasoned): stake that
         // left forfeits its part, which is not minted. (Minting it for those who stay would let an orchestrator
         // unbond down to one share before its reward and inflate that share's price, so that the stake pending
@@ -328,7 +328,8 @@ contract BondingManager is Manager {
             if (transcoderPool.contains(transcoderAddress)) _leavePool(transcoderAddress, round);
             else broker.forget(transcoderAddress); // its cached payability is re-asked after the slash
             if (p.deactivationRound > round) {
-                p.deactivationRound = uint64(round);
+                p.deactivationRound = uint48(round);
+                p.lastLeftRound = uint48(round);
                 emit TranscoderDeactivated(transcoderAddress, round);
             }
             if (!_hasStake(del)) del.delegate = address(0);
@@ -366,21 +367,25 @@ contract BondingManager is Manager {
         return p.activationRound <= round && round < p.deactivationRound;
     }
 
-    /// @notice Whether a ticket may pay `t` this round, and until which round (exclusive) it stays so unless `t`
-    /// leaves the active set first: it is registered and active now, or was within the last `graceRounds` rounds
-    /// (its tickets from then are still valid). Also the round at whose end its pool changes (new stake joins or
-    /// new terms start), if it does, so that the TicketBroker keeps the credit as it stood then.
+    /// @notice Whether a ticket may pay `t` this round: it is registered, and active now or left the active set
+    /// within the last `graceRounds` rounds (its tickets from then are still valid). `payableBase` is what the
+    /// TicketBroker caches: `t` stays payable while round < payableBase + the validity period, unless it leaves
+    /// the set or resigns first (the BondingManager then calls `forget`). Also the round at whose end its pool
+    /// changes (new stake joins or new terms start), if it does, so that the broker keeps the credit as it stood.
     function recipientStatus(address t, uint256 graceRounds)
         external
         view
-        returns (bool payable_, uint256 payableUntil, bool changing, uint256 changeRound)
+        returns (bool payable_, uint256 payableBase, bool changing, uint256 changeRound)
     {
         Pool storage p = pools[t];
         uint256 round = _currentRound();
-        uint256 from = p.activationRound;
-        uint256 until = p.deactivationRound + graceRounds;
-        payable_ = from < p.deactivationRound && from <= round && round < until && isRegisteredTranscoder(t);
-        return (payable_, until, PoolAccounting.changesAtRoundEnd(p), p.round);
+        if (p.activationRound <= round && p.deactivationRound == type(uint48).max) {
+            payableBase = type(uint48).max; // active, and staying: until it leaves
+        } else {
+            payableBase = p.lastLeftRound; // 0 if it never left: then it was never active
+        }
+        payable_ = payableBase != 0 && round < payableBase + graceRounds && isRegisteredTranscoder(t);
+        return (payable_, payableBase, PoolAccounting.changesAtRoundEnd(p), p.round);
     }
 
     /// @notice Whether `t` is active this round and can be paid (registered: one that resigned this round is
@@ -616,15 +621,16 @@ contract BondingManager is Manager {
         Pool storage p = pools[t];
         // One that left the set this round and joins it again stays active through the round (otherwise
         // anyone could evict an orchestrator, free the seat and make it rejoin, costing it this round).
-        if (!(p.activationRound <= round && round < p.deactivationRound)) p.activationRound = uint64(round + 1);
-        p.deactivationRound = type(uint64).max;
+        if (!(p.activationRound <= round && round < p.deactivationRound)) p.activationRound = uint48(round + 1);
+        p.deactivationRound = type(uint48).max;
         emit TranscoderActivated(t, p.activationRound);
     }
 
     function _leavePool(address t, uint256 round) private {
         nextRoundTotalActiveStake -= transcoderPool.getKey(t);
         transcoderPool.remove(t);
-        pools[t].deactivationRound = uint64(round + 1);
+        pools[t].deactivationRound = uint48(round + 1);
+        pools[t].lastLeftRound = uint48(round + 1); // kept when it rejoins: its tickets from before stay payable
         _broker().forget(t); // it cached "payable for good"; now it is payable only for the grace rounds
         emit TranscoderDeactivated(t, round + 1);
     }

@@ -58,8 +58,8 @@ contract TicketBroker is Manager {
         uint88 credited; // face value of every winning ticket paid to the recipient (only grows)
         uint88 creditedAtWatchEnd; // `credited` when the first ticket after the watched round came in
         uint40 watchedRoundPlusOne; // the watched round + 1; 0 once that happened, or when nothing is watched
-        uint40 payableUntil; // it may be paid in rounds before this one (the BondingManager's answer, cached;
-        // it drops the cache when the orchestrator leaves the active set or resigns)
+        uint40 payableBase; // it may be paid while round < payableBase + ticketValidityPeriod (the BondingManager's
+        // answer, cached; 0: not asked yet; the BondingManager drops it when the orchestrator leaves the set)
     }
 
     Params private params;
@@ -241,7 +241,7 @@ contract TicketBroker is Manager {
 
     /// @notice Drop the cached answer that `recipient` may be paid (it left the active set, or resigned).
     function forget(address recipient) external onlyBondingManager {
-        recipients[recipient].payableUntil = 0;
+        recipients[recipient].payableBase = 0;
     }
 
     /// @notice Keep `recipient`'s credit as it stands at the end of `round` (its pool changes then).
@@ -286,7 +286,7 @@ contract TicketBroker is Manager {
         if (usedTickets[ticketHash]) return true;
         Params memory p = params;
         if (p.previous == address(0) || (p.firstRound != 0 && creationRound > p.firstRound)) return false;
-        return ITicketBroker(p.previous).isTicketUsed(ticketHash, creationRound);
+        return _usedBefore(p.previous, ticketHash, creationRound);
     }
 
     /// @notice The broker this one replaced, and the round its first ticket was redeemed in (0: none yet).
@@ -323,7 +323,7 @@ contract TicketBroker is Manager {
         uint256 creationRound = uint256(bytes32(ticket.auxData[0:32]));
         if (p.previous != address(0) && (p.firstRound == 0 || creationRound <= p.firstRound)) {
             // made before this broker took over: it may have been redeemed on the one before
-            require(!ITicketBroker(p.previous).isTicketUsed(ticketHash, creationRound), "ticket is used");
+            require(!_usedBefore(p.previous, ticketHash, creationRound), "ticket is used");
         }
         if (p.firstRound == 0) params.firstRound = uint32(round);
         require(isValidTicketSig(ticket.sender, sig, ticketHash), "invalid signature over ticket hash");
@@ -332,7 +332,7 @@ contract TicketBroker is Manager {
 
         uint256 faceValue = ticket.faceValue;
         Recipient memory rec = recipients[ticket.recipient];
-        if (round >= rec.payableUntil) {
+        if (rec.payableBase == 0 || round >= uint256(rec.payableBase) + p.ticketValidityPeriod) {
             // Paying any address would let a sender pay an address of its own and skip the unlock period; paying
             // any registered one, too (registering costs a wei of stake). So only orchestrators that are active,
             // or were within the ticket validity period, are paid: to take its deposit back this way a sender
@@ -340,10 +340,10 @@ contract TicketBroker is Manager {
             // the BondingManager drops it (the orchestrator left the active set or resigned). A broker that took
             // over from another learns here, too, whether the pool changes at a round's end it must keep the
             // credit of.
-            (bool payable_, uint256 until, bool changing, uint256 changeRound) =
+            (bool payable_, uint256 base, bool changing, uint256 changeRound) =
                 _bondingManager().recipientStatus(ticket.recipient, p.ticketValidityPeriod);
             require(payable_, "ticket recipient is not an active orchestrator");
-            rec.payableUntil = uint40(until < type(uint40).max ? until : type(uint40).max);
+            rec.payableBase = uint40(base < type(uint40).max ? base : type(uint40).max);
             if (changing && rec.watchedRoundPlusOne == 0 && rec.credited == 0) {
                 rec.watchedRoundPlusOne = uint40(changeRound + 1);
             }
@@ -436,6 +436,20 @@ contract TicketBroker is Manager {
         require(unlockPeriod_ <= MAX_UNLOCK_PERIOD, "unlockPeriod is over MAX_UNLOCK_PERIOD");
         require(ticketValidityPeriod_ > 0, "ticketValidityPeriod must be greater than 0");
         require(ticketValidityPeriod_ <= MAX_TICKET_VALIDITY_PERIOD, "ticketValidityPeriod is over MAX_TICKET_VALIDITY_PERIOD");
+    }
+
+    /// @dev Whether `broker` (a predecessor) or one before it redeemed the ticket. A predecessor too old to
+    /// answer `isTicketUsed` is asked its `usedTickets`; one that answers neither fails the ticket with a reason.
+    function _usedBefore(address broker, bytes32 ticketHash, uint256 creationRound) private view returns (bool) {
+        try ITicketBroker(broker).isTicketUsed(ticketHash, creationRound) returns (bool used) {
+            return used;
+        } catch {
+            try ITicketBroker(broker).usedTickets(ticketHash) returns (bool used) {
+                return used;
+            } catch {
+                revert("predecessor broker does not answer");
+            }
+        }
     }
 
     function _roundsManager() private view returns (IRoundsManager) {

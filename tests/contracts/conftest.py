@@ -152,6 +152,10 @@ class Chain:
         """``who``'s withdrawable fees now."""
         return int(self.bonding.functions.pendingFees(who).call())
 
+    def pool_shares(self, orchestrator: str) -> int:
+        """All the shares of ``orchestrator``'s pool: its delegators' and the unowned ones every pool holds."""
+        return int(self.bonding.functions.getTranscoder(orchestrator).call()[1])
+
     def shares(self, who: str) -> int:
         """``who``'s shares of its delegate's pool (its pending stake converted, if its round is over)."""
         return int(self.bonding.functions.getDelegator(who).call()[2])

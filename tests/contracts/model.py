@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 PPM = 1_000_000
 FEE_FACTOR_PRECISION = 10**27
+UNOWNED_SHARES = 10**12  # issued to nobody with a pool's first shares, never burned (PoolAccounting)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from chalicelib.chain.protocol import revert_code
 from contracts.deploy import load_artifact
 
 from .conftest import ETH, LPT, Chain, reverts
-from .model import PPM, PoolModel, fee_split, fees_for
+from .model import PPM, UNOWNED_SHARES, PoolModel, fee_split, fees_for
 
 ZERO = "0x" + "00" * 20
 
@@ -62,8 +62,8 @@ def test_stake_that_hops_between_pools_mid_round_earns_no_reward_while_honest_st
     mintable = chain.minter.functions.currentMintableTokens().call()
     total_active = chain.bonding.functions.currentRoundTotalActiveStake().call()
     assert total_active == 3000 * LPT
-    honest_shares, a_shares = chain.shares(honest.address), chain.shares(a.address)
-    pool_a = PoolModel(total_stake=2000 * LPT, total_shares=honest_shares + a_shares)
+    honest_shares, _a_shares = chain.shares(honest.address), chain.shares(a.address)
+    pool_a = PoolModel(total_stake=2000 * LPT, total_shares=chain.pool_shares(a.address))
 
     # The attack: join A just before A's reward, move to B just before B's reward.
     chain.tx(chain.bonding.functions.bond(1000 * LPT, a.address), attacker.address)
@@ -77,7 +77,7 @@ def test_stake_that_hops_between_pools_mid_round_earns_no_reward_while_honest_st
     minted_a = mintable * 2000 * LPT // total_active
     pool_a.reward(minted_a, 0)
     assert chain.stake(honest.address) == pool_a.stake_of(honest_shares)
-    assert chain.stake(honest.address) >= 1000 * LPT + minted_a // 2 - 1
+    assert chain.stake(honest.address) >= 1000 * LPT + minted_a // 2 - UNOWNED_SHARES  # to the unowned shares' part
     # From the next round the attacker's stake earns at B like anyone's: it lost nothing, gained nothing.
     chain.next_round()
     assert 1000 * LPT - 1 <= chain.stake(attacker.address) <= 1000 * LPT
@@ -98,7 +98,7 @@ def test_stake_moved_in_just_before_a_redemption_gets_none_of_its_fees(chain: Ch
         chain.tx(chain.bonding.functions.withdrawFees(sniper.address, 1), sniper.address)
     # the stake bonded at the round's start shares the whole fee
     shares = {x: chain.shares(x) for x in (o.address, honest.address)}
-    increment, cut = fee_split(fee, PPM, sum(shares.values()))
+    increment, cut = fee_split(fee, PPM, chain.pool_shares(o.address))
     assert chain.fees(honest.address) == fees_for(shares[honest.address], increment)
     assert chain.fees(o.address) == cut + fees_for(shares[o.address], increment)
     # ... and a fee credited later in that same round, swept only next round, is still theirs
@@ -113,10 +113,11 @@ def test_stake_moved_in_just_before_a_redemption_gets_none_of_its_fees(chain: Ch
 
 def test_unbonding_and_rebonding_mid_round_does_not_earn_the_round_twice(chain: Chain) -> None:
     o, d = chain.seasoned_pool(1000 * LPT, 1000 * LPT)
-    chain.tx(chain.bonding.functions.unbond(1000 * LPT), d.address)
+    stake = chain.stake(d.address)
+    chain.tx(chain.bonding.functions.unbond(stake), d.address)
     chain.tx(chain.bonding.functions.rebondFromUnbonded(o.address, 0), d.address)
     chain.tx(chain.bonding.functions.reward(), o.address)
-    assert chain.stake(d.address) == 1000 * LPT  # the rebonded stake is pending: no part of this reward
+    assert chain.stake(d.address) == stake  # the rebonded stake is pending: no part of this reward
     assert chain.stake(o.address) > 1000 * LPT  # the orchestrator's seasoned stake got all of it
 
 
@@ -135,10 +136,44 @@ def test_an_orchestrator_cannot_inflate_its_share_price_to_take_stake_pending_in
     # minted only for the seasoned stake still bonded: the other delegator's 1000 LPT and O's last wei
     mintable = chain.minter.functions.currentMintableTokens().call()
     total_active = chain.bonding.functions.currentRoundTotalActiveStake().call()
-    assert ev.args.amount <= mintable * (1000 * LPT + 2) // total_active
+    assert ev.args.amount <= mintable * (1000 * LPT + 2 * UNOWNED_SHARES) // total_active
     chain.next_round()
     assert chain.stake(victim.address) >= 1000 * LPT - 2  # the victim keeps its stake, to rounding
     chain.tx(chain.bonding.functions.unbond(1000 * LPT - 2), victim.address)
+
+
+def test_unbonding_a_wei_at_a_time_cannot_pump_a_pools_share_price(chain: Chain) -> None:
+    # Found in the second review: an orchestrator alone in its pool burns all but one share (a 1-wei unbond
+    # burns a whole share, rounded up, and leaves its value behind), then each round bonds twice the price for
+    # one share and burns one again: the price doubles every round, until a victim's bond, below two shares'
+    # price, converts to no share at all. Every pool now holds unowned shares that are never burned.
+    chain.register(1_000_000 * LPT)  # an honest giant: the attacker's own reward is negligible
+    o = chain.register(10 * LPT)
+    chain.tx(chain.token.functions.transfer(o.address, 5000 * LPT), chain.owner)
+    chain.next_round()
+    chain.next_round()
+    chain.tx(chain.bonding.functions.reward(), o.address)  # a share is now worth a little over a wei
+
+    def pool() -> tuple[int, int]:
+        stake, shares = chain.bonding.functions.getTranscoder(o.address).call()[:2]
+        return int(stake), int(shares)
+
+    chain.tx(chain.bonding.functions.unbond(chain.stake(o.address) - 2), o.address)  # down to its last shares
+    assert pool()[1] >= UNOWNED_SHARES  # but the pool's share count stays large
+    for _ in range(12):
+        price = -(-pool()[0] // pool()[1])
+        chain.tx(chain.bonding.functions.bond(2 * price + 10**6, o.address), o.address)  # bond, then burn a share
+        chain.next_round()
+        chain.tx(chain.bonding.functions.unbond(1), o.address)
+    stake, shares = pool()
+    assert stake <= shares * 11 // 10  # the price has moved by no more than the reward, not doubled each round
+    victim = chain.new_account(lpt=stake)
+    bond = (stake - 1) * 9 // 10
+    chain.delegate(victim, o.address, bond)
+    chain.tx(chain.bonding.functions.unbond(1), o.address)
+    chain.next_round()
+    assert chain.pool_shares(o.address) >= UNOWNED_SHARES
+    assert chain.stake(victim.address) >= bond - 2  # the victim keeps its bond, to rounding
 
 
 def test_evicting_an_active_orchestrator_and_freeing_its_seat_does_not_cost_it_the_round(chain: Chain) -> None:
@@ -172,7 +207,7 @@ def test_terms_switched_around_reward_do_not_change_that_rounds_split(chain: Cha
     o, honest = chain.seasoned_pool(1000 * LPT, 1000 * LPT, reward_cut=0, fee_share=PPM)
     sender = _funded_sender(chain)
     shares = {x: chain.shares(x) for x in (o.address, honest.address)}
-    model = PoolModel(total_stake=2000 * LPT, total_shares=sum(shares.values()))
+    model = PoolModel(total_stake=2000 * LPT, total_shares=chain.pool_shares(o.address))
     mintable = chain.minter.functions.currentMintableTokens().call()
     total_active = chain.bonding.functions.currentRoundTotalActiveStake().call()
 
@@ -282,7 +317,7 @@ def test_replacing_the_ticket_broker_keeps_stake_fees_and_deposits_reachable(cha
     sender = _funded_sender(chain, deposit=5 * ETH)
     _pay(chain, sender, o.address, ETH, nonce=1)
     fees_before = {x: chain.fees(x) for x in (o.address, d.address)}
-    assert sum(fees_before.values()) > ETH - 3
+    assert sum(fees_before.values()) > ETH - ETH // 10**6  # the unowned shares' part of the fee stays in the pool
 
     new = _replace_broker(chain)
 
@@ -309,6 +344,58 @@ def test_replacing_the_ticket_broker_keeps_stake_fees_and_deposits_reachable(cha
     t2, sig2, rand2 = chain.make_ticket(s2, o.address, 10**17, nonce=1)
     chain.tx(new.functions.redeemWinningTicket(t2.as_contract_args(), sig2, rand2), o.address)
     assert chain.fees(o.address) > 0 and chain.fees(d.address) > 0
+
+
+def test_pulling_an_evicted_orchestrator_back_in_keeps_its_grace_payments(chain: Chain) -> None:
+    # Found in the second review: rejoining reset the rounds it was active in, so anyone could bond a wei to
+    # an evicted orchestrator to make the tickets it earned unpayable.
+    chain.govern(chain.bonding.functions.setNumActiveTranscoders(2))
+    v = chain.register(1000 * LPT)
+    chain.register(2000 * LPT)
+    chain.next_round()
+    sender = _funded_sender(chain)
+    ticket, sig, rand = chain.make_ticket(sender, v.address, ETH, nonce=1)  # earned while active
+    newcomer = chain.register(1500 * LPT)  # evicts v from the next round
+    chain.next_round()
+    chain.tx(chain.bonding.functions.unbond(chain.stake(newcomer.address)), newcomer.address)  # frees the seat
+    poke = chain.new_account(lpt=LPT)
+    chain.delegate(poke, v.address, 1)  # v rejoins, active from the next round
+    assert not chain.bonding.functions.isActiveTranscoder(v.address).call()
+    chain.redeem(ticket, sig, rand)  # still paid: it left the set within the validity period
+    assert chain.fees(v.address) == ETH
+
+
+def test_a_shorter_ticket_validity_period_shortens_the_grace_already_cached(chain: Chain) -> None:
+    # Found in the second review: the broker cached "payable until" with the validity period of the time.
+    chain.govern(chain.broker.functions.setTicketValidityPeriod(10))
+    chain.govern(chain.bonding.functions.setNumActiveTranscoders(1))
+    a = chain.active_orchestrator(1000 * LPT)
+    sender = _funded_sender(chain)
+    chain.register(2000 * LPT)  # evicts a from the next round
+    chain.next_round()
+    _pay(chain, sender, a.address, ETH, nonce=1)  # within its grace: paid, and cached
+    chain.govern(chain.broker.functions.setTicketValidityPeriod(1))
+    for _ in range(3):
+        chain.next_round()
+    ticket, sig, rand = chain.make_ticket(sender, a.address, ETH, nonce=2)
+    with reverts("ticket recipient is not an active orchestrator"):
+        chain.redeem(ticket, sig, rand)
+
+
+def test_a_predecessor_that_cannot_answer_fails_old_tickets_with_a_reason(chain: Chain) -> None:
+    o = chain.active_orchestrator(1000 * LPT)
+    artifact = load_artifact("TicketBroker")
+    params = chain.deployment.params
+    factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    args = (chain.controller.address, params.unlock_period, params.ticket_validity_period, chain.minter.address)
+    receipt = chain.w3.eth.wait_for_transaction_receipt(factory.constructor(*args).transact({"from": chain.owner}))
+    new = chain.w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
+    chain.govern(chain.controller.functions.setContractInfo(Web3.keccak(text="TicketBroker"), new.address))
+    sender = chain.new_account()
+    chain.tx(new.functions.fundDeposit(), sender.address, value=ETH)
+    ticket, sig, rand = chain.make_ticket(sender, o.address, 10**15)
+    with reverts("predecessor broker does not answer"):  # Governance named a wrong predecessor: visible at once
+        chain.tx(new.functions.redeemWinningTicket(ticket.as_contract_args(), sig, rand), o.address)
 
 
 def test_a_ticket_redeemed_before_a_broker_change_is_not_paid_again_by_the_new_broker(chain: Chain) -> None:
@@ -357,7 +444,7 @@ def test_an_orchestrator_that_resigned_can_no_longer_be_paid(chain: Chain) -> No
     o = chain.active_orchestrator(1000 * LPT)
     sender = _funded_sender(chain)
     _pay(chain, sender, o.address, 10**17, nonce=1)
-    chain.tx(chain.bonding.functions.unbond(1000 * LPT), o.address)
+    chain.tx(chain.bonding.functions.unbond(chain.stake(o.address)), o.address)
     ticket, sig, rand = chain.make_ticket(sender, o.address, 10**17, nonce=2)
     with reverts("ticket recipient is not an active orchestrator"):
         chain.redeem(ticket, sig, rand)

@@ -310,7 +310,7 @@ def test_reverts_when_a_deposit_would_overflow_its_packed_slot(chain: Chain) -> 
 
 def test_an_orchestrator_that_resigned_claims_no_reserve(chain: Chain) -> None:
     o = chain.active_orchestrator(1000 * LPT)
-    chain.tx(chain.bonding.functions.unbond(1000 * LPT), o.address)  # resigns: active until the round ends
+    chain.tx(chain.bonding.functions.unbond(chain.stake(o.address)), o.address)  # resigns: active till the round ends
     assert chain.bonding.functions.getTranscoderPoolSize().call() == 0
     s = chain.new_account()
     chain.tx(chain.broker.functions.fundReserve(), s.address, value=ETH)

@@ -31,13 +31,14 @@ interface IBondingManager {
     function setCurrentRoundTotalActiveStake() external;
     function getTotalBonded() external view returns (uint256);
     /// @dev For a TicketBroker's first ticket to `transcoder` (or one after its cache lapsed): whether it may be paid
-    /// (registered, and active now or within the last `graceRounds` rounds) and until which round, unless it
-    /// leaves the active set first (the BondingManager then calls `forget`); and the round at whose end its pool
-    /// changes, if it does (`changing`), so that the broker keeps the credit as it stood then.
+    /// (registered, and active now or within the last `graceRounds` rounds), and `payableBase`: it stays payable
+    /// while round < payableBase + the validity period, unless it leaves the set first (the BondingManager then
+    /// calls `forget`); and the round at whose end its pool changes, if it does (`changing`), so that the broker
+    /// keeps the credit as it stood then.
     function recipientStatus(address transcoder, uint256 graceRounds)
         external
         view
-        returns (bool payable_, uint256 payableUntil, bool changing, uint256 changeRound);
+        returns (bool payable_, uint256 payableBase, bool changing, uint256 changeRound);
     /// @dev For reserve claims: whether `transcoder` is active this round, and how many were active when the
     /// round began (the reserve's divisor; a slash later in the round does not change it).
     function activeSetInfo(address transcoder) external view returns (bool active, uint256 activeSetSize);
@@ -59,6 +60,7 @@ interface ITicketBroker {
         returns (uint256 credited, bool watching, uint256 creditedAtWatchEnd);
     function forget(address recipient) external;
     function isTicketUsed(bytes32 ticketHash, uint256 creationRound) external view returns (bool);
+    function usedTickets(bytes32 ticketHash) external view returns (bool);
     function watch(address recipient, uint256 round) external;
     function releaseFees(uint256 amount) external;
 }

@@ -14,9 +14,10 @@ struct Pool {
     uint32 feeShare; // ppm of each fee that goes to the pool's pro-rata split
     uint32 nextRewardCut; // terms last set: in force from the round after they were set
     uint32 nextFeeShare;
-    uint64 lastRewardRound;
-    uint64 activationRound;
-    uint64 deactivationRound;
+    uint48 lastRewardRound;
+    uint48 activationRound;
+    uint48 deactivationRound; // type(uint48).max while it stays in the active set
+    uint48 lastLeftRound; // the deactivation round of its last departure from the set (0: never left)
     address broker; // the TicketBroker whose credit `feesSwept` counts
     uint96 feesSwept;
     uint256 feeFactor; // cumulative delegator fees per share, × FEE_FACTOR_PRECISION
@@ -65,12 +66,17 @@ struct Update {
 /// end (`ITicketBroker.watch`). A linked library: the BondingManager calls it, and its code does not count
 /// toward the BondingManager's size limit.
 /// @dev Rounding: divisions round down; a fee's pool part is charged as ceil(increment × shares / 1e27), so
-/// delegators settling over summed increments are always covered; the share price never falls below 1.
+/// delegators settling over summed increments are always covered; every pool holds UNOWNED_SHARES.
 library PoolAccounting {
     using SafeCast for uint256;
 
     uint256 internal constant PPM = 1_000_000;
     uint256 internal constant FEE_FACTOR_PRECISION = 1e27;
+    /// @notice Shares a pool issues to nobody with its first shares, and never burns (worth about 1e-6 LPT).
+    /// A pool's share count can then never get small enough for rounding to move its price: were it down to a
+    /// share or two, an unbond of 1 wei would burn a whole share and leave its value to the pool, and an
+    /// orchestrator could repeat that to raise the price until stake pending in its pool converted to none.
+    uint256 internal constant UNOWNED_SHARES = 1e12;
 
     /// @dev A broker's credit for `t`: all of it, what of it came in up to the end of the watched round (all of
     /// it while no later ticket came in), and how much was swept already.
@@ -148,8 +154,9 @@ library PoolAccounting {
                 if (u.pending > 0) {
                     u.converted = true;
                     u.conversion = Conversion(uint128(u.stake), uint128(u.shares), u.feeFactor);
-                    // The share price never falls below 1 (every rounding favours the pool), so stake >= shares.
-                    u.shares += u.shares == 0 ? u.pending : (u.pending * u.shares) / u.stake;
+                    // A pool's first shares come with UNOWNED_SHARES, never burned; so once a pool has shares
+                    // its stake is never 0 (no one can take out the unowned shares' part).
+                    u.shares += u.shares == 0 ? u.pending + UNOWNED_SHARES : (u.pending * u.shares) / u.stake;
                     u.stake += u.pending;
                     u.pending = 0;
                 }
