@@ -30,12 +30,14 @@ def _funded_sender(chain: Chain, deposit: int = 10 * ETH, reserve: int = 0) -> L
     return s
 
 
-def _replace_broker(chain: Chain) -> Any:
-    """Deploy a new TicketBroker that succeeds the current one and make it current through Governance."""
+def _replace_broker(chain: Chain, previous: str | None = None) -> Any:
+    """Deploy a new TicketBroker that succeeds ``previous`` (the current one by default) and make it current
+    through Governance."""
     artifact = load_artifact("TicketBroker")
     params = chain.deployment.params
     factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    args = (chain.controller.address, params.unlock_period, params.ticket_validity_period, chain.broker.address)
+    predecessor = previous or chain.broker.address
+    args = (chain.controller.address, params.unlock_period, params.ticket_validity_period, predecessor)
     receipt = chain.w3.eth.wait_for_transaction_receipt(factory.constructor(*args).transact({"from": chain.owner}))
     new = chain.w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
     chain.govern(chain.controller.functions.setContractInfo(Web3.keccak(text="TicketBroker"), new.address))
@@ -384,13 +386,7 @@ def test_a_shorter_ticket_validity_period_shortens_the_grace_already_cached(chai
 
 def test_a_predecessor_that_cannot_answer_fails_old_tickets_with_a_reason(chain: Chain) -> None:
     o = chain.active_orchestrator(1000 * LPT)
-    artifact = load_artifact("TicketBroker")
-    params = chain.deployment.params
-    factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    args = (chain.controller.address, params.unlock_period, params.ticket_validity_period, chain.minter.address)
-    receipt = chain.w3.eth.wait_for_transaction_receipt(factory.constructor(*args).transact({"from": chain.owner}))
-    new = chain.w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
-    chain.govern(chain.controller.functions.setContractInfo(Web3.keccak(text="TicketBroker"), new.address))
+    new = _replace_broker(chain, previous=chain.minter.address)  # a contract that is no broker
     sender = chain.new_account()
     chain.tx(new.functions.fundDeposit(), sender.address, value=ETH)
     ticket, sig, rand = chain.make_ticket(sender, o.address, 10**15)
