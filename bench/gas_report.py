@@ -27,6 +27,7 @@ from web3 import Web3  # noqa: E402
 from web3.contract import Contract  # noqa: E402
 
 from chalicelib.chain.deployment import ProtocolParams  # noqa: E402
+from chalicelib.chain.governance import timelocked  # noqa: E402
 from chalicelib.chain.pool_hints import ZERO_ADDRESS, find_hints  # noqa: E402
 from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket  # noqa: E402
 from contracts.deploy import DEFAULT_PARAMS, deploy, load_artifact  # noqa: E402
@@ -108,11 +109,10 @@ class Bench:
 
     def govern(self, fn: Any) -> None:
         """Schedule an owner call through Governance, wait out its delay, execute it."""
-        data, none, salt = fn._encode_transaction_data(), b"\0" * 32, b"\1" * 32
-        delay = int(self.governance.functions.getMinDelay().call())
-        self.send(self.governance.functions.schedule(fn.address, 0, data, none, salt, delay), self.owner)
-        self.rpc("evm_increaseTime", [delay])
-        self.send(self.governance.functions.execute(fn.address, 0, data, none, salt), self.owner)
+        call = timelocked(self.governance, fn, salt=b"\1" * 32)
+        self.send(call.schedule, self.owner)
+        self.rpc("evm_increaseTime", [call.delay])
+        self.send(call.execute, self.owner)
 
     @contextmanager
     def reverted(self) -> Iterator[None]:

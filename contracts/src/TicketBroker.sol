@@ -315,12 +315,11 @@ contract TicketBroker is Manager {
     function _redeem(Ticket calldata ticket, bytes calldata sig, uint256 recipientRand) private {
         require(ticket.recipient != address(0), "ticket recipient is null address");
         require(ticket.sender != address(0), "ticket sender is null address");
-        uint256 round = _requireValidAuxData(ticket.auxData);
+        Params memory p = params;
+        (uint256 round, uint256 creationRound) = _requireValidAuxData(ticket.auxData, p.ticketValidityPeriod);
         require(keccak256(abi.encodePacked(recipientRand)) == ticket.recipientRandHash, "recipientRand does not match recipientRandHash");
         bytes32 ticketHash = getTicketHash(ticket);
         require(!usedTickets[ticketHash], "ticket is used");
-        Params memory p = params;
-        uint256 creationRound = uint256(bytes32(ticket.auxData[0:32]));
         if (p.previous != address(0) && (p.firstRound == 0 || creationRound <= p.firstRound)) {
             // made before this broker took over: it may have been redeemed on the one before
             require(!_usedBefore(p.previous, ticketHash, creationRound), "ticket is used");
@@ -376,9 +375,14 @@ contract TicketBroker is Manager {
     }
 
     /// @return round the current round
-    function _requireValidAuxData(bytes calldata auxData) private view returns (uint256 round) {
+    /// @return creationRound the round the ticket was made in
+    function _requireValidAuxData(bytes calldata auxData, uint256 validityPeriod)
+        private
+        view
+        returns (uint256 round, uint256 creationRound)
+    {
         require(auxData.length == 64, "invalid length for ticket auxData: must be 64 bytes");
-        uint256 creationRound = uint256(bytes32(auxData[0:32]));
+        creationRound = uint256(bytes32(auxData[0:32]));
         bytes32 creationRoundBlockHash = bytes32(auxData[32:64]);
         (address rounds, address broker) =
             controller.getContractsWhenNotPaused(ContractIds.ROUNDS_MANAGER, ContractIds.TICKET_BROKER);
@@ -387,8 +391,8 @@ contract TicketBroker is Manager {
         require(initialized, "current round is not initialized");
         require(blockHash != bytes32(0), "ticket creationRound does not have a block hash");
         require(blockHash == creationRoundBlockHash, "ticket creationRoundBlockHash invalid for creationRound");
-        require(creationRound + params.ticketValidityPeriod > current, "ticket is expired");
-        return current;
+        require(creationRound + validityPeriod > current, "ticket is expired");
+        return (current, creationRound);
     }
 
     function _claimFromReserve(address sender, address recipient, uint256 amount, uint256 round) private {

@@ -16,6 +16,7 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError
 
 from chalicelib.chain.deployment import Deployment, ProtocolParams
+from chalicelib.chain.governance import timelocked
 from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket
 from contracts.deploy import DEFAULT_PARAMS, deploy
 from devstack.chain import anvil, anvil_binary, build_contracts
@@ -114,12 +115,11 @@ class Chain:
     def govern(self, fn: Any) -> Any:
         """Schedule ``fn`` (an owner-only call) through Governance, wait out its delay, execute it."""
         self._salt += 1
-        target, data, salt, none = fn.address, fn._encode_transaction_data(), self._salt.to_bytes(32, "big"), b"\0" * 32
-        delay = int(self.governance.functions.getMinDelay().call())
-        self.tx(self.governance.functions.schedule(target, 0, data, none, salt, delay), self.owner)
-        self.rpc("evm_increaseTime", [delay])
+        call = timelocked(self.governance, fn, self._salt.to_bytes(32, "big"))
+        self.tx(call.schedule, self.owner)
+        self.rpc("evm_increaseTime", [call.delay])
         self.mine()
-        return self.tx(self.governance.functions.execute(target, 0, data, none, salt), self.owner)
+        return self.tx(call.execute, self.owner)
 
     def set_verifier(self, verifier: str) -> None:
         """Register ``verifier`` as the Verifier (slashing is off until one is registered)."""
