@@ -463,7 +463,9 @@ class ProtocolMachine(RuleBasedStateMachine):
         assert c.token.functions.balanceOf(c.minter.address).call() == sum(totals.values()) + locks
         for t, total in totals.items():
             held = [stake for delegate, stake, _ in accounts.values() if delegate == t]
-            dust = 2 * UNOWNED_SHARES + 2 * self.steps + len(held)  # the unowned shares' part, and rounding
+            shares = int(c.bonding.functions.getTranscoder(t).call()[1])
+            unowned = -(-UNOWNED_SHARES * total // shares) if shares else 0  # what the unowned shares hold
+            dust = unowned + 2 * self.steps + len(held)  # and rounding
             assert 0 <= total - sum(held) <= dust, "a pool's delegators hold more or much less"
 
     def _eth_is_conserved(self, accounts: Accounts) -> None:
