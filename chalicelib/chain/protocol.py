@@ -148,6 +148,11 @@ class Protocol:
         """The URI an orchestrator published in the ServiceRegistry."""
         return str(self._call(self.contract("ServiceRegistry").functions.getServiceURI(address)))
 
+    def advertised_price(self, address: str) -> tuple[int, int]:
+        """The (pricePerUnit wei, pixelsPerUnit) an orchestrator advertised in the ServiceRegistry; (0, 0) if none."""
+        price, pixels = self._call(self.contract("ServiceRegistry").functions.getPrice(address))
+        return int(price), int(pixels)
+
     def pending_fees(self, address: str) -> int:
         """ETH wei ``address`` could withdraw now as fees."""
         return int(self._call(self.bonding.functions.pendingFees(address)))

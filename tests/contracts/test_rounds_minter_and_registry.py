@@ -166,6 +166,20 @@ def test_service_uri_is_published_with_an_event(chain: Chain) -> None:
         chain.tx(chain.registry.functions.setServiceURI("https://o2.example"), o.address)
 
 
+def test_a_price_is_advertised_per_orchestrator_with_an_event(chain: Chain) -> None:
+    o = chain.new_account()
+    assert chain.registry.functions.getPrice(o.address).call() == [0, 0]
+    receipt = chain.tx(chain.registry.functions.setPrice(1200, 1000), o.address)
+    (ev,) = chain.registry.events.PriceUpdate().process_receipt(receipt)
+    assert (ev.args.addr, ev.args.pricePerUnit, ev.args.pixelsPerUnit) == (o.address, 1200, 1000)
+    assert chain.registry.functions.getPrice(o.address).call() == [1200, 1000]
+    assert chain.registry.functions.getPrice(chain.owner).call() == [0, 0]
+    with reverts("pixelsPerUnit must be positive"):
+        chain.tx(chain.registry.functions.setPrice(1, 0), o.address)
+    with reverts("price out of range"):
+        chain.tx(chain.registry.functions.setPrice(2**128, 1), o.address)
+
+
 def test_the_deployment_round_is_initialized_at_deployment(chain: Chain) -> None:
     from chalicelib.chain.deployment import ProtocolParams
     from contracts.deploy import deploy
