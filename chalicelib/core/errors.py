@@ -35,6 +35,12 @@ class Unauthorized(ApiError):
     status = 401
 
 
+class PaymentRequired(ApiError):
+    """The work is not paid for: no, bad or too few payment tickets (402)."""
+
+    status = 402
+
+
 class Forbidden(ApiError):
     """A known caller that may not do this (403)."""
 
