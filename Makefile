@@ -20,11 +20,12 @@ system-deps: .cache/system-deps.stamp
 	fi
 	@touch $@
 
-$(VENV)/stamp: requirements.txt requirements-dev.txt gpu_worker/requirements.txt
+$(VENV)/stamp: requirements.txt requirements-dev.txt gpu_worker/requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip==25.3
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .  # the `lp` command (pyproject.toml's [project.scripts])
 	@touch $@
 
 # `npm install` rather than `npm ci`: the lock holds only the platform binaries the registry
@@ -51,10 +52,10 @@ demo: deps ## start the stack, push real footage live, print the playback URL an
 ## Checks ------------------------------------------------------------------------------------------
 lint: $(VENV)/stamp
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check chalicelib gpu_worker devstack app.py tests bench
+	$(VENV)/bin/ruff format --check chalicelib gpu_worker devstack lpcli app.py tests bench
 
 typecheck: $(VENV)/stamp
-	$(VENV)/bin/mypy --strict chalicelib gpu_worker
+	$(VENV)/bin/mypy --strict chalicelib gpu_worker lpcli
 	$(VENV)/bin/mypy app.py devstack contracts bench
 
 bundle-check: $(VENV)/stamp ## the Lambda bundle builds and fits Lambda's limits, without PyAV

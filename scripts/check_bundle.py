@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ZIP_LIMIT = 50 * 1000 * 1000
 UNZIPPED_LIMIT = 250 * 1000 * 1000
-FORBIDDEN = ("av/", "gpu_worker/", "moto/", "devstack/")
+FORBIDDEN = ("av/", "gpu_worker/", "moto/", "devstack/", "lpcli/")
 # Modules that importing app.py (in either role) must not load.
-NOT_IMPORTED = ("web3", "av", "moto", "devstack", "gpu_worker")
+NOT_IMPORTED = ("web3", "av", "moto", "devstack", "gpu_worker", "lpcli")
 IMPORT_CHECK = (
     "import sys, app; "
     f"loaded = [m for m in {NOT_IMPORTED!r} if m in sys.modules]; "
