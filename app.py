@@ -16,9 +16,11 @@ from chalicelib.core.logs import logger
 from chalicelib.core.resources import Role
 from chalicelib.core.settings import settings
 from chalicelib.ingest.service import ingest
-from chalicelib.intake.service import take_job
+from chalicelib.intake.service import quote_for, take_job
 from chalicelib.jobs.signing import SIGNATURE_HEADER
+from chalicelib.payments.redemption import handle_redemptions
 from chalicelib.playback.service import Playlist, Redirect
+from chalicelib.projections.projector import project_chain_events
 from chalicelib.results.service import handle_results
 from chalicelib.segments.names import parse_ingest_name
 from chalicelib.streams.models import StreamCreate, StreamList
@@ -197,6 +199,17 @@ def intake() -> Response:
     return _json({"jobId": job.job_id, "messageId": message_id}, 202)
 
 
+@app.route("/orchestrator/ticket-params", methods=["GET"])
+@api
+def ticket_params() -> Response:
+    """On-chain mode: this orchestrator's ticket parameters and price for ``?sender=``."""
+    _require_role("orchestrator")
+    request = app.current_request
+    assert request is not None
+    sender = request.query_params.get("sender") if request.query_params else None
+    return _json(quote_for(wiring.payment_rules(), sender).wire())
+
+
 # --- Event handlers -------------------------------------------------------------------------------
 
 if settings().has_role("gateway"):
@@ -212,3 +225,34 @@ if settings().has_role("gateway"):
         idle = wiring.streams().mark_idle(now_ms() - int(wiring.settings.stream_idle_after_s * 1000))
         if idle:
             logger.info("streams now idle", streams=idle)
+
+
+if settings().has_role("orchestrator") and settings().mode == "onchain":
+
+    @app.on_sqs_message(queue=settings().queue_name("redemptions"), batch_size=10)
+    def on_winning_tickets(event: SQSEvent) -> dict[str, Any]:
+        """Redeem winning tickets, one transaction at a time per key; failed messages are retried."""
+        return handle_redemptions(
+            event.to_dict(),
+            terms=wiring.recipient_terms(),
+            protocol=wiring.protocol(),
+            tx=wiring.tx_sender(),
+            view=wiring.rpc_view(),
+            ledger=wiring.ledger(),
+        )
+
+
+# Chain events → projections: both roles need them (selection, deposits, rounds) once the stage has a chain.
+if settings().eth_rpc_url:
+
+    @app.schedule(Rate(1, unit=Rate.MINUTES))
+    def poll_chain(event: Any) -> None:
+        """Put the protocol's newly confirmed events (and what a reorg changed) on the chain-event queue."""
+        from chalicelib.projections.poller import poll_configured  # web3 loads in this function's Lambda only
+
+        poll_configured(wiring.settings, wiring.chain_cursor(), wiring.chain_events(), wiring.projections())
+
+    @app.on_sqs_message(queue=settings().queue_name("chainevents"), batch_size=10)
+    def on_chain_events(event: SQSEvent) -> dict[str, Any]:
+        """Write the events' entity states to the projections; a failed record holds back the rest of its batch."""
+        return dict(project_chain_events(event.to_dict(), wiring.projections()))

@@ -7,23 +7,43 @@ its ``http`` session and ``rng``) to run the same handlers in-process.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import requests
 
 from chalicelib.auth.store import ApiKeyStore
 from chalicelib.core import aws
 from chalicelib.core.clock import now_ms
+from chalicelib.core.errors import Unavailable
 from chalicelib.core.identity import address_of
-from chalicelib.core.settings import Settings, settings
+from chalicelib.core.resources import queue_name
+from chalicelib.core.settings import OrchestratorEndpoint, Settings, settings
+from chalicelib.dispatch.candidates import on_chain_candidates
+from chalicelib.dispatch.health import HealthBook
 from chalicelib.ingest.service import Gateway
 from chalicelib.intake.queue import JobsQueue
-from chalicelib.intake.service import IntakeRules
+from chalicelib.intake.service import IntakeRules, PaymentRules
 from chalicelib.jobs.urls import UrlPolicy
+from chalicelib.payments.chainview import ChainView
+from chalicelib.payments.ledger import Ledger
+from chalicelib.payments.models import Price
+from chalicelib.payments.recipient import RecipientTerms, recipient_secret
+from chalicelib.payments.redemption import RedemptionQueue
+from chalicelib.payments.sender import NonceCounter, Payer, QuoteBook, SenderTerms
 from chalicelib.playback.service import Playback
+from chalicelib.projections.cursor import CursorStore
+from chalicelib.projections.queue import ChainEventQueue
+from chalicelib.projections.store import ProjectionStore
+from chalicelib.projections.view import ProjectedChainView
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.store import SegmentStore
 from chalicelib.streams.store import StreamStore
+
+if TYPE_CHECKING:
+    from chalicelib.chain.protocol import Protocol
+    from chalicelib.chain.transactions import TxSender
 
 
 class Wiring:
@@ -35,6 +55,11 @@ class Wiring:
         # One pooled session to the orchestrators' intakes, one random source for selection.
         self.http = requests.Session()
         self.rng = random.Random()
+        # The gateway's quotes from orchestrators, kept for their round (one book per process).
+        self.quotes = QuoteBook()
+        self._protocol: Protocol | None = None
+        self._tx_sender: TxSender | None = None
+        self._lock = threading.Lock()
 
     @property
     def settings(self) -> Settings:
@@ -61,6 +86,117 @@ class Wiring:
         """This orchestrator's ``jobs`` queue."""
         return JobsQueue(aws.sqs(), aws.queue_url(self.settings.name("jobs")))
 
+    def queue_url(self, logical: str) -> str:
+        """The URL of one of this stage's queues (FIFO queues' names end in .fifo)."""
+        s = self.settings
+        return aws.queue_url(queue_name(s.stage, logical, s.resource_prefix))
+
+    def protocol(self) -> Protocol:
+        """The protocol contracts over JSON-RPC (web3 is imported here, on first use, never at app import)."""
+        with self._lock:
+            if self._protocol is None:
+                s = self.settings
+                if not s.eth_rpc_url or not s.deployment_file:
+                    raise Unavailable(
+                        "chain_not_configured", "on-chain mode needs LP_ETH_RPC_URL and LP_DEPLOYMENT_FILE"
+                    )
+                from pathlib import Path
+
+                from web3 import Web3
+
+                from chalicelib.chain.protocol import Protocol
+
+                w3 = Web3(Web3.HTTPProvider(s.eth_rpc_url, request_kwargs={"timeout": 10}))
+                self._protocol = Protocol.from_file(w3, Path(s.deployment_file))
+            return self._protocol
+
+    def tx_sender(self) -> TxSender:
+        """Sends this stage's transactions (one per process: the nonce comes from the node's pending count)."""
+        protocol = self.protocol()
+        with self._lock:
+            if self._tx_sender is None:
+                from eth_account import Account
+
+                from chalicelib.chain.transactions import TxSender
+
+                key = self.settings.eth_private_key
+                if key is None:
+                    raise Unavailable("no_key", "sending transactions needs this stage's key (LP_ETH_PRIVATE_KEY)")
+                self._tx_sender = TxSender(protocol.w3, Account.from_key(key.get_secret_value()))
+            return self._tx_sender
+
+    def chain_view(self) -> ChainView:
+        """What payment checks read of the chain: the projections, or (``LP_CHAIN_VIEW=rpc``) the node itself."""
+        if self.settings.chain_view == "projections":
+            return self.projected_view()
+        return self.rpc_view()
+
+    def rpc_view(self) -> ChainView:
+        """The chain read over JSON-RPC: exact and current (the redeemer's view)."""
+        from chalicelib.payments.rpcview import RpcChainView
+
+        return RpcChainView(self.protocol())
+
+    def ledger(self) -> Ledger:
+        """The orchestrator's payment tables."""
+        s = self.settings
+        return Ledger(aws.table(s.name("tickets")), aws.table(s.name("balances")), aws.table(s.name("charges")))
+
+    def redemptions(self) -> RedemptionQueue:
+        """The orchestrator's FIFO queue of winning tickets."""
+        return RedemptionQueue(aws.sqs(), self.queue_url("redemptions"))
+
+    def recipient_terms(self) -> RecipientTerms:
+        """What this orchestrator asks for its work, and the secret its recipientRand comes from."""
+        s = self.settings
+        address = self.address()
+        if s.eth_private_key is None or address is None:
+            raise Unavailable("no_key", "on-chain mode needs this stage's key (LP_ETH_PRIVATE_KEY)")
+        key = bytes.fromhex(s.eth_private_key.get_secret_value().removeprefix("0x"))
+        return RecipientTerms(
+            address=address,
+            secret=recipient_secret(key),
+            price=Price(price_per_unit=s.price_per_unit, pixels_per_unit=s.pixels_per_unit),
+            face_value=s.ticket_face_value_wei,
+            ticket_ev=s.ticket_ev_wei,
+        )
+
+    def payment_rules(self) -> PaymentRules | None:
+        """On-chain mode: how the intake checks and records payments; None in off-chain mode."""
+        if self.settings.mode != "onchain":
+            return None
+        return PaymentRules(self.recipient_terms(), self.chain_view(), self.ledger(), self.redemptions())
+
+    def sender_terms(self) -> SenderTerms | None:
+        """On-chain mode: the gateway as a ticket sender; None in off-chain mode."""
+        s = self.settings
+        address = self.address()
+        if s.mode != "onchain":
+            return None
+        if s.eth_private_key is None or address is None:
+            raise Unavailable("no_key", "on-chain mode needs the gateway's key (LP_ETH_PRIVATE_KEY)")
+        return SenderTerms(address, s.eth_private_key.get_secret_value(), s.max_price_wei_per_pixel)
+
+    def nonces(self) -> NonceCounter:
+        """The gateway's sender-nonce counters, one per quote."""
+        return NonceCounter(aws.table(self.settings.name("nonces")))
+
+    def projections(self) -> ProjectionStore:
+        """The ``projections`` table: the chain's entities as the chain-event pipeline projected them."""
+        return ProjectionStore(aws.table(self.settings.name("projections")))
+
+    def chain_cursor(self) -> CursorStore:
+        """The ``chaincursor`` table: where the chain poller stands, and its journal."""
+        return CursorStore(aws.table(self.settings.name("chaincursor")))
+
+    def chain_events(self) -> ChainEventQueue:
+        """The ``chainevents`` FIFO queue."""
+        return ChainEventQueue(aws.sqs(), aws.queue_url(self.settings.queue_name("chainevents")))
+
+    def projected_view(self) -> ProjectedChainView:
+        """The chain as the projections see it (no RPC): ``ChainView`` and the orchestrator list."""
+        return ProjectedChainView(self.projections())
+
     def intake_rules(self) -> IntakeRules:
         """What this orchestrator's intake takes, as of now."""
         s = self.settings
@@ -70,6 +206,7 @@ class Wiring:
             url_policy=UrlPolicy.allowing(s.allowed_job_origins),
             max_job_age_ms=int(s.max_job_age_s * 1000),
             now_ms=now_ms(),
+            payments=self.payment_rules(),
         )
 
     def address(self) -> str | None:
@@ -78,7 +215,33 @@ class Wiring:
 
     def gateway(self) -> Gateway:
         """What ingest needs."""
-        return Gateway(self.settings, self.streams(), self.segments(), self.media(), self.http, self.rng)
+        return Gateway(
+            self.settings,
+            self.streams(),
+            self.segments(),
+            self.media(),
+            self.http,
+            self.rng,
+            candidates=self.candidates(),
+            payer=self.payer(),
+            health=HealthBook(aws.table(self.settings.name("health"))),
+        )
+
+    def candidates(self) -> list[OrchestratorEndpoint]:
+        """Where segments may go: the configured orchestrators (off-chain mode), or the chain's active set
+        with a service URI at a price this gateway pays (on-chain mode, from the projections)."""
+        s = self.settings
+        if s.mode != "onchain":
+            return list(s.orchestrators)
+        return on_chain_candidates(self.projected_view().active_orchestrators(), s.max_price_wei_per_pixel)
+
+    def payer(self) -> Payer | None:
+        """On-chain mode: what pays each job the gateway sends; None in off-chain mode."""
+        terms = self.sender_terms()
+        if terms is None:
+            return None
+        s = self.settings
+        return Payer(terms, self.chain_view(), self.nonces(), self.quotes, self.http, s.intake_timeout_s)
 
     def playback(self) -> Playback:
         """What playback needs."""

@@ -18,7 +18,16 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chalicelib.core.resources import BucketDef, Definitions, TableDef, definitions, dlq_name, physical_name
+from chalicelib.core.resources import (
+    FIFO_SUFFIX,
+    BucketDef,
+    Definitions,
+    TableDef,
+    definitions,
+    dlq_name,
+    physical_name,
+    queue_name,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -96,7 +105,8 @@ def provision(
         """The physical names of the definitions that belong to one of ``roles``."""
         return {k: physical_name(stage, k, prefix) for k, v in items.items() if set(roles) & set(v.roles)}
 
-    buckets, tables, queues = mine(defs.buckets), mine(defs.tables), mine(defs.queues)
+    buckets, tables = mine(defs.buckets), mine(defs.tables)
+    queues = {k: queue_name(stage, k, prefix) for k in mine(defs.queues)}
     # Queues that receive S3 notifications need a policy letting S3 send to them.
     notifying: dict[str, list[str]] = {}
     for logical, bucket in buckets.items():
@@ -109,6 +119,7 @@ def provision(
             visibility_timeout=defs.queues[logical].visibility_timeout,
             max_receive_count=defs.queues[logical].max_receive_count,
             s3_buckets=notifying.get(logical, ()),
+            fifo=defs.queues[logical].fifo,
         )
         for logical, name in queues.items()
     }
@@ -138,13 +149,21 @@ def ensure_queue(
     visibility_timeout: int,
     max_receive_count: int,
     s3_buckets: Sequence[str] = (),
+    fifo: bool = False,
 ) -> Queue:
-    """Create (or update) a queue with its ``-dlq`` and redrive policy; ``s3_buckets`` may notify it."""
+    """Create (or update) a queue with its ``-dlq`` and redrive policy; ``s3_buckets`` may notify it.
+
+    ``fifo`` makes both FIFO (``name`` must then end in ``.fifo``); a FIFO queue's type is fixed at
+    creation, so it is the one attribute passed to ``create_queue``.
+    """
+    if fifo != name.endswith(FIFO_SUFFIX):
+        raise ValueError(f"queue {name!r}: a FIFO queue's name ends in {FIFO_SUFFIX}, and only a FIFO queue's")
     # create_queue without attributes is idempotent everywhere; attributes are then set, so a
     # changed definition is applied to an existing queue instead of failing QueueAlreadyExists.
-    dlq_url = sqs.create_queue(QueueName=dlq_name(name))["QueueUrl"]
+    kind: dict[QueueAttributeNameType, str] = {"FifoQueue": "true"} if fifo else {}
+    dlq_url = sqs.create_queue(QueueName=dlq_name(name), Attributes=kind)["QueueUrl"]
     sqs.set_queue_attributes(QueueUrl=dlq_url, Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_S)})
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    url = sqs.create_queue(QueueName=name, Attributes=kind)["QueueUrl"]
     arn = _queue_arn(sqs, url)
     redrive = {"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": str(max_receive_count)}
     attributes: dict[QueueAttributeNameType, str] = {

@@ -7,6 +7,8 @@ the same event shape, as AWS does:
   Success deletes the batch except the records named in a returned ``batchItemFailures`` list;
   a raised exception deletes nothing. What is not deleted comes back after the queue's visibility
   timeout, and SQS itself moves it to the dead-letter queue after ``maxReceiveCount`` receives.
+  A FIFO queue (``*.fifo``) is delivered as Lambda does: one batch per message group at a time, in
+  order, and a record that fails keeps the group's later records of its batch in the queue too.
   S3 notifications reach the app this way too: the bucket sends them to one of its queues.
 - ``@app.schedule``: ``rate(...)`` and ``Rate`` expressions fire with the scheduled event shape;
   ``schedule_every`` makes every schedule fire that often (tests, demos).
@@ -113,6 +115,22 @@ def failed_message_ids(result: Any, message_ids: Sequence[str]) -> set[str]:
     return failed
 
 
+def group(message: MessageTypeDef) -> str:
+    """The message group of a FIFO queue's message."""
+    return str(message.get("Attributes", {}).get("MessageGroupId", ""))
+
+
+def held_back_in_order(batch: Sequence[MessageTypeDef], failed: set[str]) -> set[str]:
+    """The FIFO rule: after a group's first failed record, its later records of the batch stay queued too."""
+    stopped: set[str] = set()
+    held = set()
+    for message in batch:
+        if message["MessageId"] in failed or group(message) in stopped:
+            stopped.add(group(message))
+            held.add(message["MessageId"])
+    return held
+
+
 class SQSSource:
     """``@app.on_sqs_message``: Lambda's SQS event source mapping, run by one or more poller threads."""
 
@@ -131,6 +149,10 @@ class SQSSource:
         self.queue_url = ""
         self.queue_arn = ""
         self._missing_logged = False
+        # FIFO: the message groups some poller of this source is delivering now.
+        self.fifo = self.queue_name.endswith(".fifo")
+        self._busy_groups: set[str] = set()
+        self._groups_lock = threading.Lock()
 
     def resolve(self) -> bool:
         """Find the queue's URL and ARN; ``False`` while it does not exist yet."""
@@ -157,7 +179,10 @@ class SQSSource:
             try:
                 if self.resolve():
                     if batch := self.collect():
-                        self.deliver(batch)
+                        if self.fifo:
+                            self.deliver_in_order(batch)
+                        else:
+                            self.deliver(batch)
                     backoff = 0.5
                     continue
             except Exception:
@@ -192,6 +217,26 @@ class SQSSource:
             batch.extend(more)
         return batch
 
+    def deliver_in_order(self, batch: list[MessageTypeDef]) -> None:
+        """Deliver a FIFO batch, leaving out groups another poller is delivering (they go back at once)."""
+        with self._groups_lock:
+            mine = {group(m) for m in batch} - self._busy_groups
+            self._busy_groups |= mine
+        taken = [m for m in batch if group(m) in mine]
+        # SQS already holds a group back while it has messages in flight, unless their visibility lapsed
+        # during a long invocation: then this poller must not run the group's next messages alongside.
+        for message in batch:
+            if group(message) not in mine:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+        try:
+            if taken:
+                self.deliver(taken)
+        finally:
+            with self._groups_lock:
+                self._busy_groups -= mine
+
     def deliver(self, batch: list[MessageTypeDef]) -> None:
         """Invoke the handler with a batch and delete what succeeded."""
         event = {"Records": [lambda_sqs_record(m, self.queue_arn, self.pump.config.region) for m in batch]}
@@ -205,6 +250,8 @@ class SQSSource:
             )
             return
         failed = failed_message_ids(result, [m["MessageId"] for m in batch])
+        if self.fifo:
+            failed = held_back_in_order(batch, failed)
         if failed:
             log.info("%s: %d of %d records failed and stay in the queue", self.name, len(failed), len(batch))
         done = [m for m in batch if m["MessageId"] not in failed]

@@ -12,10 +12,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from fractions import Fraction
+from functools import lru_cache
 from typing import Annotated, Any
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
+from coincurve import PrivateKey, PublicKey
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
@@ -114,40 +114,53 @@ def ticket_hash(ticket: Ticket) -> bytes:
     return ticket.hash()
 
 
+#: What eth_sign puts before a 32-byte message (EIP-191 version 0x45).
+_PERSONAL_PREFIX = b"\x19Ethereum Signed Message:\n32"
+
+
+def _signed_digest(ticket: Ticket) -> bytes:
+    return keccak(_PERSONAL_PREFIX + ticket.hash())
+
+
+@lru_cache(maxsize=16)
+def _private_key(private_key: bytes | str) -> PrivateKey:
+    raw = bytes.fromhex(private_key.removeprefix("0x")) if isinstance(private_key, str) else bytes(private_key)
+    return PrivateKey(raw)
+
+
 def sign_ticket(ticket: Ticket, private_key: bytes | str) -> bytes:
-    """The sender's eth_sign signature over the ticket hash: 65 bytes ``r ‖ s ‖ v`` with v in {27, 28}."""
-    signed = Account.sign_message(encode_defunct(primitive=ticket.hash()), private_key)
-    signature = bytes(signed.signature)
-    return _canonical(signature)
+    """The sender's eth_sign signature over the ticket hash: 65 bytes ``r ‖ s ‖ v`` with v in {27, 28}.
+
+    libsecp256k1 (coincurve) signs deterministically (RFC 6979) and always with a low s, as the contract
+    requires; it is what eth_keys itself uses when installed, called here without the per-call wrapping.
+    """
+    signature = _private_key(private_key).sign_recoverable(_signed_digest(ticket), hasher=None)
+    return signature[:64] + bytes([signature[64] + 27])
 
 
-def _canonical(signature: bytes) -> bytes:
-    # eth_keys already produces low-s signatures; normalising keeps that true whatever the signer.
-    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
-    if v < 27:
-        v += 27
-    if s > SECP256K1_HALF_N:
-        s = (SECP256K1_HALF_N * 2 + 1) - s
-        v = 55 - v  # 27 <-> 28
-    return r + s.to_bytes(32, "big") + bytes([v])
-
-
-def recover_ticket_signer(ticket: Ticket, signature: bytes) -> ChecksumAddress | None:
-    """The address that signed ``ticket``, or None for a signature the contract would refuse."""
+def _signer_bytes(ticket: Ticket, signature: bytes) -> bytes | None:
     if len(signature) != SIGNATURE_LENGTH or signature[64] not in (27, 28):
         return None
     if int.from_bytes(signature[32:64], "big") > SECP256K1_HALF_N:
         return None
     try:
-        signer = Account.recover_message(encode_defunct(primitive=ticket.hash()), signature=signature)
-    except Exception:  # eth_keys raises several types for points off the curve
+        public = PublicKey.from_signature_and_message(
+            signature[:64] + bytes([signature[64] - 27]), _signed_digest(ticket), hasher=None
+        )
+    except Exception:  # libsecp256k1 refuses r or s out of range, or no point to recover
         return None
-    return to_checksum_address(signer)
+    return keccak(public.format(compressed=False)[1:])[-20:]
+
+
+def recover_ticket_signer(ticket: Ticket, signature: bytes) -> ChecksumAddress | None:
+    """The address that signed ``ticket``, or None for a signature the contract would refuse."""
+    signer = _signer_bytes(ticket, signature)
+    return None if signer is None else to_checksum_address(signer)
 
 
 def is_valid_ticket_signature(ticket: Ticket, signature: bytes) -> bool:
     """Whether ``signature`` is the ticket sender's valid, canonical signature over the ticket."""
-    return recover_ticket_signer(ticket, signature) == ticket.sender
+    return _signer_bytes(ticket, signature) == bytes.fromhex(ticket.sender[2:])
 
 
 def is_winning_ticket(signature: bytes, recipient_rand: int, win_prob: int) -> bool:

@@ -2,7 +2,8 @@
 
 The definitions live in ``resources.json`` beside this module so that Terraform can read the same
 file with ``jsondecode(file(...))``. Physical names are ``{prefix}-{stage}-{logical name}``; every
-queue has a dead-letter queue named ``{queue}-dlq``.
+queue has a dead-letter queue named ``{queue}-dlq``. A FIFO queue (``"fifo": true``) and its dead-letter
+queue end in ``.fifo``, as SQS requires.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class QueueDef(_Frozen):
     visibility_timeout: int = Field(alias="visibilityTimeout")
     max_receive_count: int = Field(alias="maxReceiveCount")
     batch_size: int = Field(alias="batchSize")
+    # FIFO: ordered within a message group, deduplicated by id; its dead-letter queue is FIFO too.
+    fifo: bool = False
 
 
 class Definitions(_Frozen):
@@ -77,6 +80,17 @@ def physical_name(stage: str, logical: str, prefix: str | None = None) -> str:
     return f"{prefix or definitions().project}-{stage}-{logical}"
 
 
+FIFO_SUFFIX = ".fifo"
+
+
+def queue_name(stage: str, logical: str, prefix: str | None = None) -> str:
+    """Return the deployed name of a queue: ``lp-dev-jobs``, or ``lp-dev-chainevents.fifo`` for a FIFO queue."""
+    name = physical_name(stage, logical, prefix)
+    return name + FIFO_SUFFIX if definitions().queues[logical].fifo else name
+
+
 def dlq_name(queue_physical_name: str) -> str:
-    """Return the name of a queue's dead-letter queue."""
+    """Return the name of a queue's dead-letter queue (a FIFO queue's is FIFO: ``x-dlq.fifo``)."""
+    if queue_physical_name.endswith(FIFO_SUFFIX):
+        return f"{queue_physical_name.removesuffix(FIFO_SUFFIX)}-dlq{FIFO_SUFFIX}"
     return f"{queue_physical_name}-dlq"

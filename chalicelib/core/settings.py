@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chalicelib.core.resources import Role, physical_name
+from chalicelib.core.resources import Role, physical_name, queue_name
 
 MiB = 1024 * 1024
 
@@ -60,9 +61,39 @@ class Settings(BaseSettings):
     # A stream with no segment for this long is marked inactive by the idle sweeper.
     stream_idle_after_s: float = 60.0
 
+    # --- On-chain mode ------------------------------------------------------------------------------
+    # "offchain": orchestrators from ``orchestrators``, jobs signed by an allowed gateway, nobody paid.
+    # "onchain": orchestrators from the chain's projections, every job paid with tickets (DESIGN.md).
+    mode: Literal["offchain", "onchain"] = "offchain"
+    # Where payment checks read the chain: the projections in DynamoDB, or the node itself (tools, tests).
+    chain_view: Literal["projections", "rpc"] = "projections"
+    # The chain's JSON-RPC endpoint and the deployment file (addresses and ABIs) of the protocol.
+    eth_rpc_url: str | None = None
+    deployment_file: str | None = None
+    # The chain-event poller projects only blocks this deep (a reorg shallower than this is never seen), and
+    # reads at most this many blocks of logs per request.
+    chain_confirmations: int = Field(default=6, ge=0)
+    chain_max_blocks_per_poll: int = Field(default=2000, gt=0)
+    # Orchestrator: the price it asks (``price_per_unit`` wei per ``pixels_per_unit`` output pixels), and its
+    # tickets: face value (Livepeer: about 100 times a redemption's gas cost) and expected value each.
+    price_per_unit: int = Field(default=1, ge=0)
+    pixels_per_unit: int = Field(default=1, gt=0)
+    ticket_face_value_wei: int = Field(default=10**16, gt=0)
+    ticket_ev_wei: int = Field(default=10**12, gt=0)
+    # Gateway: the most it pays per output pixel (wei); orchestrators asking more are not chosen.
+    max_price_wei_per_pixel: Decimal = Decimal(10)
+    # Gateway: selection weights (DESIGN.md: 0.7 stake share + 0.3 uniform) and how many orchestrators
+    # a segment is offered to before it is refused with 503.
+    selection_stake_weight: float = Field(default=0.7, ge=0, le=1)
+    max_dispatch_attempts: int = Field(default=3, ge=1, le=10)
+
     def name(self, logical: str) -> str:
         """Return the physical name of one of this stage's resources."""
         return physical_name(self.stage, logical, self.resource_prefix)
+
+    def queue_name(self, logical: str) -> str:
+        """Return the physical name of one of this stage's queues (``.fifo`` for a FIFO queue)."""
+        return queue_name(self.stage, logical, self.resource_prefix)
 
     def has_role(self, role: Role) -> bool:
         """Tell whether this stage plays ``role``."""

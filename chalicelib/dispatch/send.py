@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import requests
 
@@ -12,13 +13,18 @@ from chalicelib.core.errors import Unavailable
 from chalicelib.core.logs import logger
 from chalicelib.core.settings import OrchestratorEndpoint
 from chalicelib.dispatch.errors import IntakeRefused
-from chalicelib.dispatch.selection import rank
+from chalicelib.dispatch.health import HealthBook
+from chalicelib.dispatch.selection import Weights, rank
 from chalicelib.jobs.models import TranscodeJob
 from chalicelib.jobs.signing import SIGNATURE_HEADER
+from chalicelib.payments.models import PaidJob
+from chalicelib.payments.sender import Payer, QuoteRefused
 
 __all__ = ["INTAKE_PATH", "IntakeRefused", "send"]
 
 INTAKE_PATH = "/orchestrator/jobs"
+
+_Verdict = Literal["taken", "next", "pay_again"]
 
 
 def send(
@@ -30,42 +36,90 @@ def send(
     http: requests.Session,
     rng: random.Random,
     sign: Callable[[bytes], str] | None = None,
+    payer: Payer | None = None,
+    health: HealthBook | None = None,
+    max_attempts: int = 3,
+    now_ms: int = 0,
+    weights: Weights = Weights(),
 ) -> OrchestratorEndpoint:
     """Send the job to the first orchestrator that takes it; return that orchestrator.
 
-    ``job_for(address)`` builds the job addressed to one orchestrator; ``sign(body)`` (the gateway's key)
-    signs the exact body sent. An orchestrator that cannot be reached, answers 5xx or 429, or does not take
-    jobs from this gateway (401, 403) is skipped for the next in the weighted order.
+    ``job_for(address)`` builds the job addressed to one orchestrator; ``payer`` (on-chain mode) adds the
+    tickets paying for it; ``sign(body)`` (the gateway's key) signs the exact body sent. An orchestrator that
+    cannot be reached, answers 5xx or 429, does not take jobs from this gateway (401, 403), or whose quote
+    the gateway will not pay from, is skipped for the next in the weighted order. One that refuses a payment
+    (402) is paid once more from a fresh quote (its round may just have ended), then skipped. At most
+    ``max_attempts`` orchestrators are tried; each one that does not take the job gets a strike in ``health``.
     """
     if not candidates:
         raise Unavailable("no_orchestrators", "no orchestrator is configured to take work")
     failures: list[str] = []
-    for orchestrator in rank(candidates, rng, preferred):
-        body = json.dumps(job_for(orchestrator.address).wire(), separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json"}
-        if sign is not None:
-            headers[SIGNATURE_HEADER] = sign(body)
-        try:
-            response = http.post(
-                orchestrator.url.rstrip("/") + INTAKE_PATH, data=body, headers=headers, timeout=timeout_s
-            )
-        except requests.RequestException as error:
-            failures.append(f"{orchestrator.address}: {type(error).__name__}")
-            logger.warning("orchestrator unreachable", orchestrator=orchestrator.address, error=str(error))
-            continue
-        if response.status_code in (200, 201, 202):
+    for orchestrator in rank(candidates, rng, preferred, weights)[:max_attempts]:
+        tried = len(failures)
+        taken = False
+        for _ in range(2 if payer is not None else 1):
+            job = job_for(orchestrator.address)
+            if payer is not None:
+                try:
+                    job = payer.pay(orchestrator.address, orchestrator.url, job)
+                except QuoteRefused as refused:
+                    failures.append(f"{orchestrator.address}: {refused.code}")
+                    logger.warning(
+                        "orchestrator's quote refused", orchestrator=orchestrator.address, reason=refused.code
+                    )
+                    break
+            verdict = _post(orchestrator, job, timeout_s, http, sign, failures)
+            if verdict == "taken":
+                taken = True
+                break
+            if verdict == "next":
+                break
+            assert payer is not None
+            payer.forget(orchestrator.address)
+        if health is not None:
+            if taken:
+                health.clear(orchestrator.address)
+            else:
+                health.strike(orchestrator.address, "; ".join(failures[tried:])[:200], now_ms)
+        if taken:
             return orchestrator
-        failures.append(f"{orchestrator.address}: HTTP {response.status_code}")
-        if response.status_code in (401, 403):
-            # This orchestrator does not take work from this gateway; another may.
-            logger.warning(
-                "orchestrator refused this gateway", orchestrator=orchestrator.address, answer=response.text[:300]
-            )
-            continue
-        if response.status_code < 500 and response.status_code != 429:
-            # A 4xx means the job itself is wrong; another orchestrator would refuse it too.
-            raise IntakeRefused("job_refused", f"orchestrator refused the job: {response.text[:300]}")
-        logger.warning(
-            "orchestrator did not take the job", orchestrator=orchestrator.address, status=response.status_code
-        )
     raise Unavailable("orchestrators_unavailable", "no orchestrator took the job", tried=failures)
+
+
+def _post(
+    orchestrator: OrchestratorEndpoint,
+    job: TranscodeJob,
+    timeout_s: float,
+    http: requests.Session,
+    sign: Callable[[bytes], str] | None,
+    failures: list[str],
+) -> _Verdict:
+    body = json.dumps(job.wire(), separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json"}
+    if sign is not None:
+        headers[SIGNATURE_HEADER] = sign(body)
+    try:
+        response = http.post(orchestrator.url.rstrip("/") + INTAKE_PATH, data=body, headers=headers, timeout=timeout_s)
+    except requests.RequestException as error:
+        failures.append(f"{orchestrator.address}: {type(error).__name__}")
+        logger.warning("orchestrator unreachable", orchestrator=orchestrator.address, error=str(error))
+        return "next"
+    if response.status_code in (200, 201, 202):
+        return "taken"
+    failures.append(f"{orchestrator.address}: HTTP {response.status_code}")
+    if response.status_code == 402:
+        logger.warning(
+            "orchestrator refused the payment", orchestrator=orchestrator.address, answer=response.text[:300]
+        )
+        return "pay_again" if isinstance(job, PaidJob) else "next"
+    if response.status_code in (401, 403):
+        # This orchestrator does not take work from this gateway; another may.
+        logger.warning(
+            "orchestrator refused this gateway", orchestrator=orchestrator.address, answer=response.text[:300]
+        )
+        return "next"
+    if response.status_code < 500 and response.status_code != 429:
+        # A 4xx means the job itself is wrong; another orchestrator would refuse it too.
+        raise IntakeRefused("job_refused", f"orchestrator refused the job: {response.text[:300]}")
+    logger.warning("orchestrator did not take the job", orchestrator=orchestrator.address, status=response.status_code)
+    return "next"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
@@ -13,12 +13,16 @@ import requests
 from chalicelib.core.clock import now_ms
 from chalicelib.core.errors import Conflict, Unprocessable
 from chalicelib.core.logs import log_context, logger
-from chalicelib.core.settings import Settings
+from chalicelib.core.settings import OrchestratorEndpoint, Settings
+from chalicelib.dispatch.candidates import healthy
+from chalicelib.dispatch.health import HealthBook
 from chalicelib.dispatch.jobs import build_job
+from chalicelib.dispatch.selection import Weights
 from chalicelib.dispatch.send import send
 from chalicelib.ingest.mpegts import check_segment
 from chalicelib.jobs.models import job_id
 from chalicelib.jobs.signing import sign_body
+from chalicelib.payments.sender import Payer
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.media_keys import source_key
 from chalicelib.segments.models import SegmentStatus
@@ -52,6 +56,12 @@ class Gateway:
     media: MediaBucket
     http: requests.Session
     rng: random.Random
+    # The orchestrators a segment may go to (configured, or the chain's active set at an acceptable price).
+    candidates: Sequence[OrchestratorEndpoint] = ()
+    # On-chain mode: pays each job with tickets (None in off-chain mode).
+    payer: Payer | None = None
+    # Strikes per orchestrator: ones that keep failing rest a while.
+    health: HealthBook | None = None
 
     def signer(self) -> Callable[[bytes], str] | None:
         """Signs a job body with this gateway's key (orchestrators take signed jobs only); None without one."""
@@ -118,12 +128,17 @@ def _take_segment(gw: Gateway, stream: StreamRecord, seq: int, body: bytes, dura
             ttl_s=gw.settings.presign_ttl_s,
             created_at=received_at,
         ),
-        gw.settings.orchestrators,
+        healthy(gw.candidates, gw.health, received_at) if gw.health is not None else gw.candidates,
         preferred=stream.orchestrator,
         timeout_s=gw.settings.intake_timeout_s,
         http=gw.http,
         rng=gw.rng,
         sign=gw.signer(),
+        payer=gw.payer,
+        health=gw.health,
+        max_attempts=gw.settings.max_dispatch_attempts,
+        now_ms=received_at,
+        weights=Weights(stake=gw.settings.selection_stake_weight, uniform=1 - gw.settings.selection_stake_weight),
     )
     gw.segments.mark_dispatched(stream.id, seq, chosen.address, job_id(stream.id, seq))
     if stream.orchestrator != chosen.address:

@@ -1,10 +1,11 @@
 """The orchestrator's intake: check a job sent by a gateway and put it on this orchestrator's queue.
 
 Every gateway is a stranger until it proves otherwise, and nothing is queued before every check passed:
-in off-chain mode the job must be signed by a gateway this orchestrator allows; it must be addressed to
-this orchestrator and recent; and every URL in it must pass the job URL policy (no loopback, private,
-link-local or metadata addresses unless the operator allowed that origin). Payment checks (tickets, in
-on-chain mode) slot in here too.
+the job must be signed, in off-chain mode by a gateway this orchestrator allows, in on-chain mode by the
+sender of the tickets that pay for it; it must be addressed to this orchestrator and recent; every URL in
+it must pass the job URL policy (no loopback, private, link-local or metadata addresses unless the
+operator allowed that origin); and in on-chain mode its tickets must pay for it (``chalicelib.payments``):
+each bad payment is a 402 with its own code, and a job the sender's balance cannot cover is not queued.
 """
 
 from __future__ import annotations
@@ -13,14 +14,31 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth_utils.address import is_address
 from pydantic import ValidationError
 
-from chalicelib.core.errors import BadRequest, Forbidden, Unauthorized, Unprocessable, invalid
+from chalicelib.core.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable, invalid
 from chalicelib.core.logs import log_context, logger
 from chalicelib.intake.queue import JobsQueue
 from chalicelib.jobs.models import TranscodeJob
 from chalicelib.jobs.signing import SIGNATURE_HEADER, signer_of
 from chalicelib.jobs.urls import UrlPolicy, UrlRefused, check_job
+from chalicelib.payments.chainview import ChainView
+from chalicelib.payments.ledger import Ledger
+from chalicelib.payments.models import PaidJob, Quote
+from chalicelib.payments.pricing import job_pixels
+from chalicelib.payments.recipient import RecipientTerms, check_payment, quote
+from chalicelib.payments.redemption import RedemptionQueue, WinningTicket
+
+
+@dataclass(frozen=True)
+class PaymentRules:
+    """On-chain mode: this orchestrator's terms, its view of the chain, its ledger and redemption queue."""
+
+    terms: RecipientTerms
+    view: ChainView
+    ledger: Ledger
+    redemptions: RedemptionQueue
 
 
 @dataclass(frozen=True)
@@ -32,28 +50,35 @@ class IntakeRules:
     url_policy: UrlPolicy
     max_job_age_ms: int
     now_ms: int
+    # None in off-chain mode: jobs are then taken from ``allowed_gateways`` unpaid.
+    payments: PaymentRules | None = None
 
 
-def parse_job(body: bytes) -> TranscodeJob:
+def parse_job(body: bytes) -> PaidJob:
     """Parse and validate a job body, or raise a 4xx error naming what is wrong."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("invalid_json", "the body is not JSON") from None
     try:
-        return TranscodeJob.model_validate(data)
+        return PaidJob.model_validate(data)
     except ValidationError as error:
         raise invalid("invalid_job", "the job does not match the schema", error) from None
 
 
-def authenticate_gateway(body: bytes, signature: str | None, allowed: Sequence[str]) -> str:
-    """Return the allowed gateway that signed ``body``, or raise 401 (unsigned, bad signature) / 403."""
+def job_signer(body: bytes, signature: str | None) -> str:
+    """Return the address that signed ``body``, or raise 401 (unsigned, unusable signature)."""
     if not signature:
         raise Unauthorized("job_unsigned", f"a job must carry its gateway's signature in {SIGNATURE_HEADER}")
     try:
-        signer = signer_of(body, signature)
+        return signer_of(body, signature)
     except ValueError as error:
         raise Unauthorized("job_bad_signature", f"the job's signature is unusable: {error}") from None
+
+
+def authenticate_gateway(body: bytes, signature: str | None, allowed: Sequence[str]) -> str:
+    """Return the allowed gateway that signed ``body``, or raise 401 (unsigned, bad signature) / 403."""
+    signer = job_signer(body, signature)
     if signer.lower() not in {a.lower() for a in allowed}:
         raise Forbidden("gateway_not_allowed", f"this orchestrator takes no jobs from {signer}")
     return signer
@@ -78,11 +103,56 @@ def check_job_terms(job: TranscodeJob, rules: IntakeRules) -> None:
 
 
 def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: JobsQueue) -> tuple[TranscodeJob, str]:
-    """Authenticate, parse and check a job, then queue it; return it and the SQS message id."""
-    gateway = authenticate_gateway(body, signature, rules.allowed_gateways)
+    """Authenticate, parse and check a job (and its payment), then queue it; return it and the SQS message id."""
+    if rules.payments is None:
+        gateway = authenticate_gateway(body, signature, rules.allowed_gateways)
+    else:
+        gateway = job_signer(body, signature)  # a stranger is welcome, if it pays
     job = parse_job(body)
     with log_context(stream_id=job.stream_id, seq=job.seq, job_id=job.job_id):
         check_job_terms(job, rules)
+        if rules.payments is not None:
+            return job, _take_paid(job, gateway, rules.payments, queue, rules.now_ms // 1000)
         message_id = queue.send(job)
         logger.info("job queued", message_id=message_id, gateway=gateway)
         return job, message_id
+
+
+def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue, now_s: int) -> str:
+    """Check and credit the job's tickets, charge its fee, queue it once; return the queue message id.
+
+    Tickets are credited even when the job is then refused for want of balance: the sender paid them, and
+    the credit counts toward its next job. Winning tickets go to the redemption queue once recorded.
+    """
+    paid = check_payment(rules.terms, rules.view, job.payment, signer)
+    rules.ledger.credit(paid, job.job_id, now_s)
+    for winner in paid.winners:
+        rules.redemptions.send(WinningTicket.of(winner, paid.seed))
+    pixels = job_pixels(job)
+    fee = rules.terms.price.fee(pixels)
+    charge = rules.ledger.charge(paid.sender, job.job_id, fee, pixels, now_s)
+    if charge.outcome == "already_charged" and charge.message_id is not None:
+        logger.info("job already taken", message_id=charge.message_id, sender=paid.sender)
+        return charge.message_id
+    message_id = queue.send(job.unpaid())
+    rules.ledger.mark_queued(paid.sender, job.job_id, message_id)
+    logger.info(
+        "paid job queued",
+        message_id=message_id,
+        sender=paid.sender,
+        tickets=len(paid.tickets),
+        won=len(paid.winners),
+        credit_wei=paid.credit,
+        fee_wei=fee,
+        balance_wei=charge.balance,
+    )
+    return message_id
+
+
+def quote_for(rules: PaymentRules | None, sender: str | None) -> Quote:
+    """``GET /orchestrator/ticket-params?sender=``: this orchestrator's ticket parameters and price for ``sender``."""
+    if rules is None:
+        raise NotFound("not_on_chain", "this orchestrator runs in off-chain mode: it takes no tickets")
+    if not sender or not is_address(sender):
+        raise Unprocessable("invalid_sender", "?sender= must be the sender's Ethereum address")
+    return quote(rules.terms, rules.view, sender)

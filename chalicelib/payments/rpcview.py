@@ -14,9 +14,7 @@ class RpcChainView:
 
     def current_round(self) -> RoundView:
         """The current round, its recorded block hash and whether it is initialized."""
-        block_hash, number, initialized = self.protocol.rounds.functions.roundInfo(
-            self.protocol.current_round()
-        ).call()
+        block_hash, number, initialized = self.protocol.rounds.functions.roundInfo(self.protocol.current_round()).call()
         return RoundView(int(number), bytes(block_hash), bool(initialized))
 
     def sender_funds(self, sender: str, recipient: str) -> SenderFunds:

@@ -46,16 +46,19 @@ locals {
   ])
 }
 
+# A FIFO queue ("fifo": true in resources.json) and its dead-letter queue are both FIFO, named *.fifo.
 resource "aws_sqs_queue" "dlq" {
   for_each                  = local.queues
-  name                      = "${local.prefix}-${each.key}-dlq"
+  name                      = "${local.prefix}-${each.key}-dlq${try(each.value.fifo, false) ? ".fifo" : ""}"
+  fifo_queue                = try(each.value.fifo, false)
   message_retention_seconds = 1209600
   sqs_managed_sse_enabled   = true
 }
 
 resource "aws_sqs_queue" "queue" {
   for_each                   = local.queues
-  name                       = "${local.prefix}-${each.key}"
+  name                       = "${local.prefix}-${each.key}${try(each.value.fifo, false) ? ".fifo" : ""}"
+  fifo_queue                 = try(each.value.fifo, false)
   visibility_timeout_seconds = each.value.visibilityTimeout
   sqs_managed_sse_enabled    = true
   redrive_policy = jsonencode({

@@ -17,12 +17,14 @@ ALLOWED: dict[str, set[str]] = {
     "streams": {"core"},
     "jobs": {"core", "streams"},
     "segments": {"core", "jobs"},
-    "dispatch": {"core", "jobs", "segments", "streams"},
-    "ingest": {"core", "dispatch", "jobs", "segments", "streams"},
-    "intake": {"core", "jobs"},
+    "dispatch": {"core", "jobs", "payments", "segments", "streams"},  # projections: only their shape, as a Protocol
+    "ingest": {"core", "dispatch", "jobs", "payments", "segments", "streams"},
+    "intake": {"core", "jobs", "payments"},
     "results": {"core", "jobs", "segments"},
     "playback": {"core", "segments", "streams"},
     "chain": set(),
+    "payments": {"chain", "core", "jobs", "streams"},
+    "projections": {"chain", "core", "payments"},
 }
 # What the worker (a separate container) may take from the library: payloads, names and the log.
 # (and the job URL policy: the worker enforces at connect time what the intake checked as written)

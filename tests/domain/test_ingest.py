@@ -164,7 +164,15 @@ def test_an_unreachable_orchestrator_is_skipped_and_the_stream_sticks_to_the_one
     settings = type(wiring.settings).model_validate({**wiring.settings.model_dump(), "orchestrators": [down, up]})
     # The gateway's dependencies, passed by hand, with a random source that draws the unreachable one first.
     assert rank(settings.orchestrators, random.Random(1))[0].address == down["address"]
-    gateway = Gateway(settings, wiring.streams(), wiring.segments(), wiring.media(), wiring.http, random.Random(1))
+    gateway = Gateway(
+        settings,
+        wiring.streams(),
+        wiring.segments(),
+        wiring.media(),
+        wiring.http,
+        random.Random(1),
+        candidates=settings.orchestrators,
+    )
     stream = gateway.streams.create(StreamCreate(name="sticky"), "tester")
     segments = tiny_segments()
     first = ingest(gateway, stream.stream_key, "0.ts", segments[0], None)

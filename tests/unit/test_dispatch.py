@@ -7,17 +7,23 @@ import json
 import random
 import threading
 from collections.abc import Iterator
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import boto3
 import pytest
 import requests
 from eth_account import Account
+from moto import mock_aws
 from pydantic import SecretStr
 
 from chalicelib.core.errors import Unavailable
 from chalicelib.core.settings import OrchestratorEndpoint
+from chalicelib.dispatch.candidates import healthy, on_chain_candidates
+from chalicelib.dispatch.health import REST_MS, STRIKES_TO_REST, HealthBook
 from chalicelib.dispatch.send import INTAKE_PATH, IntakeRefused, send
 from chalicelib.jobs.signing import SIGNATURE_HEADER, sign_body, signer_of
+from chalicelib.projections.models import OrchestratorView
 from devstack.net import free_port
 
 
@@ -120,3 +126,86 @@ def test_the_job_is_signed_and_an_orchestrator_that_refuses_this_gateway_is_skip
     assert len(_HANDLERS[401].received) == 1  # the preferred one, tried first: it does not know this gateway
     [(body, signature)] = _HANDLERS[202].signatures
     assert signature is not None and signer_of(body, signature) == key.address  # what the intake recovers
+
+
+# --- health and bounded attempts ------------------------------------------------------------------
+
+
+@pytest.fixture
+def health(monkeypatch: pytest.MonkeyPatch) -> Iterator[HealthBook]:
+    """The ``health`` table in moto's in-process DynamoDB."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    with mock_aws():
+        ddb = boto3.resource("dynamodb", region_name="us-east-1")
+        table = ddb.create_table(
+            TableName="health",
+            KeySchema=[{"AttributeName": "address", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "address", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield HealthBook(table)
+
+
+def test_a_failing_orchestrators_segments_all_land_elsewhere_and_none_is_lost(
+    intakes: Intakes, health: HealthBook
+) -> None:
+    good_url, good_received = intakes[202]
+    busy_url, busy_received = intakes[503]
+    candidates = [
+        OrchestratorEndpoint(address="0xbusy", url=busy_url, stake=1_000),  # drawn first nearly always
+        OrchestratorEndpoint(address="0xgood", url=good_url, stake=1),
+    ]
+    rng, http = random.Random(11), requests.Session()
+    for seq in range(40):
+        now = 1_000_000 + seq * 100  # 4 s of segments: well inside the busy one's rest
+        fit = healthy(candidates, health, now)
+        chosen = send(_job, fit, preferred=None, timeout_s=2, http=http, rng=rng, health=health, now_ms=now)
+        assert chosen.address == "0xgood"
+    assert len(good_received) == 40  # every segment placed
+    assert len(busy_received) == STRIKES_TO_REST  # then it rests, and is not asked again
+    assert health.resting({"0xbusy", "0xgood"}, 1_004_000) == {"0xbusy"}
+    assert health.resting({"0xbusy"}, 1_004_000 + REST_MS) == set()  # after its rest it is tried again
+    health.clear("0xbusy")
+    assert health.resting({"0xbusy"}, 1_004_000) == set()
+
+
+def test_when_every_orchestrator_rests_they_are_all_still_tried(health: HealthBook) -> None:
+    candidates = [OrchestratorEndpoint(address=f"0x{i}", url=_closed_port()) for i in range(2)]
+    for _ in range(STRIKES_TO_REST):
+        for c in candidates:
+            health.strike(c.address, "timeout", 0)
+    assert healthy(candidates, health, 1) == candidates
+
+
+def test_a_segment_is_offered_to_at_most_max_attempts_orchestrators(intakes: Intakes) -> None:
+    busy_url, busy_received = intakes[503]
+    candidates = [OrchestratorEndpoint(address=f"0x{i}", url=busy_url) for i in range(5)]
+    with pytest.raises(Unavailable) as caught:
+        send(
+            _job, candidates, preferred=None, timeout_s=2, http=requests.Session(), rng=random.Random(2), max_attempts=3
+        )
+    assert len(busy_received) == 3 and len(caught.value.details["tried"]) == 3
+
+
+def test_on_chain_candidates_are_active_reachable_and_within_the_price() -> None:
+    def listed(address: str, **changes: object) -> OrchestratorView:
+        base = dict(address=address, stake=10, reward_cut=0, fee_share=0, service_uri=f"https://{address}.example",
+                    price_per_unit=1, pixels_per_unit=1, active=True)  # fmt: skip
+        return OrchestratorView.model_validate({**base, **changes})
+
+    views = [
+        listed("0xa"),
+        listed("0xinactive", active=False),
+        listed("0xnouri", service_uri=""),
+        listed("0xdear", price_per_unit=11, pixels_per_unit=1),
+        listed("0xunpriced", price_per_unit=0, pixels_per_unit=0),
+        listed("0xfraction", price_per_unit=19, pixels_per_unit=2),  # 9.5 wei per pixel
+    ]
+    chosen = on_chain_candidates(views, Decimal(10))
+    assert [(c.address, c.url, c.stake) for c in chosen] == [
+        ("0xa", "https://0xa.example", 10),
+        ("0xunpriced", "https://0xunpriced.example", 10),
+        ("0xfraction", "https://0xfraction.example", 10),
+    ]

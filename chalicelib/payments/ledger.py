@@ -1,0 +1,222 @@
+"""The orchestrator's payment ledger in DynamoDB: tickets received, each sender's balance, each job's charge.
+
+Three tables, written with conditions so that at-least-once delivery and concurrent intakes stay exact:
+
+- ``tickets`` (``id`` = recipientRandHash:senderNonce): a ticket is recorded once; a second arrival is a
+  replay. Winning tickets keep what the redeemer needs and their redemption state.
+- ``balances`` (``sender``): wei credited by tickets minus fees charged. A ticket's worth is credited in the
+  same transaction that records it, so a credit is never counted twice nor lost.
+- ``charges`` (``id`` = sender:jobId): a job is charged once; the same job sent again (a gateway's retry)
+  is not charged again, and is queued again only if it never was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import ClientError
+
+from chalicelib.payments.errors import refused
+from chalicelib.payments.recipient import CheckedPayment, PaidTicket
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.service_resource import Table
+
+#: Ticket records outlive their redemption window by a day, then DynamoDB's TTL removes them.
+TICKET_TTL_S = 86_400 * 3
+
+
+class Redemption(StrEnum):
+    """Where a winning ticket is on its way to the chain."""
+
+    PENDING = "pending"  # won; queued for the redeemer
+    REDEEMED = "redeemed"  # paid on chain (by us, or found already used)
+    EXPIRED = "expired"  # its validity window closed before it could be paid
+    FAILED = "failed"  # the broker refuses it for good (e.g. the sender unlocked)
+
+
+@dataclass(frozen=True)
+class Charge:
+    """The result of charging a job: whether this call charged it, and the queue message if already queued."""
+
+    outcome: Literal["charged", "already_charged"]
+    message_id: str | None
+    fee: int
+    balance: int
+
+
+class Ledger:
+    """The orchestrator's three payment tables."""
+
+    def __init__(self, tickets: Table, balances: Table, charges: Table) -> None:
+        self.tickets = tickets
+        self.balances = balances
+        self.charges = charges
+        # The resource's client: it takes plain Python values (the resource's serializer is hooked into it).
+        self._client: DynamoDBClient = tickets.meta.client
+
+    def credit(self, payment: CheckedPayment, job_id: str, now_s: int) -> None:
+        """Record every ticket (once) and credit the sender their worth, in one transaction; 402
+        ``ticket_replayed`` if any ticket was received before (then nothing is recorded or credited)."""
+        items: list[Any] = [
+            {
+                "Put": {
+                    "TableName": self.tickets.name,
+                    "Item": _ticket_item(t, payment, job_id, now_s),
+                    "ConditionExpression": "attribute_not_exists(id)",
+                }
+            }
+            for t in payment.tickets
+        ]
+        items.append(
+            {
+                "Update": {
+                    "TableName": self.balances.name,
+                    "Key": {"sender": payment.sender},
+                    "UpdateExpression": "ADD balance :c, received :n",
+                    "ExpressionAttributeValues": {
+                        ":c": payment.credit,
+                        ":n": len(payment.tickets),
+                    },
+                }
+            }
+        )
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons", [])
+            replayed = [
+                payment.tickets[i]
+                for i, reason in enumerate(reasons[: len(payment.tickets)])
+                if reason.get("Code") == "ConditionalCheckFailed"
+            ]
+            if not replayed and reasons:  # a conflict with a concurrent transaction, not a replay
+                raise
+            if self._delivered_before(payment, job_id):
+                return  # the same job with the same tickets, delivered again: credited the first time
+            nonces = [t.ticket.sender_nonce for t in replayed]
+            raise refused("ticket_replayed", f"tickets with sender nonces {nonces} were received before") from None
+
+    def _delivered_before(self, payment: CheckedPayment, job_id: str) -> bool:
+        """Whether every ticket of ``payment`` was recorded for this same job and sender (a redelivery)."""
+        for paid in payment.tickets:
+            record = self.ticket(paid.key)
+            if record is None or record.get("jobId") != job_id or record.get("sender") != payment.sender:
+                return False
+        return True
+
+    def charge(self, sender: str, job_id: str, fee: int, pixels: int, now_s: int) -> Charge:
+        """Charge ``fee`` wei for a job, once: 402 ``insufficient_balance`` if the sender's balance is short
+        (nothing is charged then); ``already_charged`` with its queue message id for a job charged before."""
+        key = f"{sender}:{job_id}"
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.charges.name,
+                            "Item": {
+                                "id": key,
+                                "sender": sender,
+                                "jobId": job_id,
+                                "fee": fee,
+                                "pixels": pixels,
+                                "chargedAt": now_s,
+                            },
+                            "ConditionExpression": "attribute_not_exists(id)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.balances.name,
+                            "Key": {"sender": sender},
+                            "UpdateExpression": "ADD balance :debit, charged :fee, jobs :one",
+                            "ConditionExpression": "balance >= :fee",
+                            "ExpressionAttributeValues": {
+                                ":debit": -fee,
+                                ":fee": fee,
+                                ":one": 1,
+                            },
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                existing = self.charges.get_item(Key={"id": key}, ConsistentRead=True).get("Item", {})
+                message_id = existing.get("messageId")
+                return Charge("already_charged", str(message_id) if message_id else None, fee, self.balance(sender))
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                balance = self.balance(sender)
+                raise refused(
+                    "insufficient_balance",
+                    f"the job costs {fee} wei; {sender}'s tickets so far leave {balance} wei: send more tickets",
+                ) from None
+            raise
+        return Charge("charged", None, fee, self.balance(sender))
+
+    def mark_queued(self, sender: str, job_id: str, message_id: str) -> None:
+        """Record the queue message of a charged job (a resend of the job is then not queued again)."""
+        self.charges.update_item(
+            Key={"id": f"{sender}:{job_id}"},
+            UpdateExpression="SET messageId = :m",
+            ExpressionAttributeValues={":m": message_id},
+        )
+
+    def balance(self, sender: str) -> int:
+        """The sender's balance in wei (credit minus charges)."""
+        item = self.balances.get_item(Key={"sender": sender}, ConsistentRead=True).get("Item")
+        return int(item.get("balance", 0)) if item else 0  # type: ignore[arg-type]
+
+    def ticket(self, key: str) -> dict[str, Any] | None:
+        """A ticket record by ``recipientRandHash:senderNonce``."""
+        return self.tickets.get_item(Key={"id": key}, ConsistentRead=True).get("Item")
+
+    def set_redemption(self, key: str, state: Redemption, **fields: Any) -> bool:
+        """Move a winning ticket to ``state`` with extra fields (tx hash, gas, reason); False if it was already
+        redeemed (a redeemed ticket stays so)."""
+        names = {"#s": "redemption"}
+        values: dict[str, Any] = {":s": state.value, ":done": Redemption.REDEEMED.value}
+        sets = ["#s = :s"]
+        for i, (name, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+        try:
+            self.tickets.update_item(
+                Key={"id": key},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_exists(id) AND #s <> :done",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
+def _ticket_item(t: PaidTicket, payment: CheckedPayment, job_id: str, now_s: int) -> dict[str, Any]:
+    ticket = t.ticket
+    item: dict[str, Any] = {
+        "id": t.key,
+        "sender": payment.sender,
+        "jobId": job_id,
+        "faceValue": ticket.face_value,
+        "creationRound": ticket.creation_round,
+        "won": t.won,
+        "receivedAt": now_s,
+        "ttl": now_s + TICKET_TTL_S,
+    }
+    if t.won:
+        item["redemption"] = Redemption.PENDING.value
+    return item

@@ -1,0 +1,150 @@
+"""Payment messages on the wire: an orchestrator's quote (ticket parameters and price) and a job's payment.
+
+Livepeer's shapes (``TicketParams``, ``Payment`` with ``ticket_sender_params`` and ``expected_price``), in
+camelCase JSON. Every uint256 travels as a decimal string, since JSON numbers above 2^53 lose digits in
+most clients; byte strings travel as 0x-hex.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Annotated, Any
+
+from eth_utils.address import to_checksum_address
+from pydantic import BeforeValidator, Field, PlainSerializer
+
+from chalicelib.chain.tickets import UINT256_MAX, Address, Bytes32, Ticket, expected_value
+from chalicelib.core.models import ApiModel
+from chalicelib.jobs.models import TranscodeJob
+
+#: The most tickets one job may carry: enough for any sane quote, few enough to check in a few ms.
+MAX_TICKETS_PER_JOB = 64
+
+
+def _uint(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected an unsigned integer")
+    if isinstance(value, str):
+        if not value.isdigit():
+            raise ValueError("expected a decimal string of digits")
+        value = int(value)
+    if not isinstance(value, int) or not 0 <= value <= UINT256_MAX:
+        raise ValueError("expected an unsigned 256-bit integer")
+    return value
+
+
+def _signature(value: Any) -> bytes:
+    raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
+    if len(raw) != 65:
+        raise ValueError(f"a ticket signature is 65 bytes, got {len(raw)}")
+    return raw
+
+
+#: A uint256 as a decimal string on the wire.
+WireUint = Annotated[int, BeforeValidator(_uint), PlainSerializer(str, return_type=str, when_used="json")]
+Signature = Annotated[
+    bytes, BeforeValidator(_signature), PlainSerializer(lambda b: "0x" + b.hex(), return_type=str, when_used="json")
+]
+
+
+class Price(ApiModel):
+    """``price_per_unit`` wei for every ``pixels_per_unit`` output pixels."""
+
+    price_per_unit: WireUint
+    pixels_per_unit: Annotated[WireUint, Field(gt=0)]
+
+    @property
+    def per_pixel(self) -> Fraction:
+        """Wei per pixel, exactly."""
+        return Fraction(self.price_per_unit, self.pixels_per_unit)
+
+    def fee(self, pixels: int) -> int:
+        """The fee in wei for ``pixels`` output pixels, rounded up."""
+        return -(-pixels * self.price_per_unit // self.pixels_per_unit)
+
+
+class ExpirationParams(ApiModel):
+    """The round a ticket is made in and that round's block hash (the ticket's auxData)."""
+
+    creation_round: WireUint
+    creation_round_block_hash: Bytes32
+
+
+class TicketParams(ApiModel):
+    """What an orchestrator quotes a sender: every ticket made from it carries these fields.
+
+    ``recipient_rand_hash`` commits to HMAC(orchestrator secret, ``seed`` ‖ the other fields), so the
+    orchestrator can check later, without state, that it issued exactly these parameters.
+    """
+
+    recipient: Address
+    face_value: Annotated[WireUint, Field(gt=0)]
+    win_prob: Annotated[WireUint, Field(gt=0)]
+    recipient_rand_hash: Bytes32
+    seed: Bytes32
+    expiration_params: ExpirationParams
+
+    @property
+    def expected_value(self) -> Fraction:
+        """One ticket's worth in wei."""
+        return expected_value(self.face_value, self.win_prob)
+
+    def ticket(self, sender: str, sender_nonce: int) -> Ticket:
+        """The ticket ``sender`` makes from these parameters with ``sender_nonce``."""
+        return Ticket(
+            recipient=self.recipient,
+            sender=to_checksum_address(sender),
+            face_value=self.face_value,
+            win_prob=self.win_prob,
+            sender_nonce=sender_nonce,
+            recipient_rand_hash=self.recipient_rand_hash,
+            creation_round=self.expiration_params.creation_round,
+            creation_round_block_hash=self.expiration_params.creation_round_block_hash,
+        )
+
+
+class Quote(ApiModel):
+    """An orchestrator's answer to ``GET /orchestrator/ticket-params?sender=``: its parameters and its price."""
+
+    ticket_params: TicketParams
+    price: Price
+    #: The last round tickets made from these parameters are taken in (the gateway asks again after it).
+    valid_through_round: int
+
+
+class TicketSenderParams(ApiModel):
+    """What differs between the tickets of one payment: the nonce and the sender's signature."""
+
+    sender_nonce: Annotated[int, Field(ge=1, le=UINT256_MAX)]
+    sig: Signature
+
+
+class Payment(ApiModel):
+    """The tickets paying for one job, made from one quote, with the price the sender expects."""
+
+    sender: Address
+    ticket_params: TicketParams
+    tickets: Annotated[list[TicketSenderParams], Field(max_length=MAX_TICKETS_PER_JOB)]
+    expected_price: Price
+
+    def signed_tickets(self) -> list[tuple[Ticket, bytes]]:
+        """Each ticket with its signature."""
+        return [(self.ticket_params.ticket(self.sender, t.sender_nonce), t.sig) for t in self.tickets]
+
+    @property
+    def expected_value(self) -> Fraction:
+        """What the tickets are worth together, in wei."""
+        return self.ticket_params.expected_value * len(self.tickets)
+
+
+class PaidJob(TranscodeJob):
+    """A transcode job as a gateway sends it in on-chain mode: the job, and the tickets paying for it.
+
+    The payment stays with the intake: what is queued for the workers is the plain job (``unpaid``).
+    """
+
+    payment: Payment | None = None
+
+    def unpaid(self) -> TranscodeJob:
+        """The job without its payment, as the workers take it."""
+        return TranscodeJob.model_validate(self.model_dump(exclude={"payment"}))

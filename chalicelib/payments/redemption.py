@@ -1,0 +1,190 @@
+"""Winning tickets on their way to the chain: the redemption queue, and the redeemer that drains it.
+
+The queue is FIFO with one message group per orchestrator key, so one redeemer per key sends one
+transaction at a time (no nonce races), and a ticket's hash is its deduplication id. A message carries the
+ticket, the sender's signature and the quote's seed; the redeemer re-derives recipientRand from the seed,
+so the secret number is not written anywhere before it is revealed on chain.
+
+For each batch the redeemer skips what needs no transaction (already redeemed, found used on chain, out of
+its validity window), leaves for later what cannot be paid yet (the sender's funds short: retried while the
+ticket is valid), and redeems the rest in one transaction (``batchRedeemWinningTickets`` for several), then
+records, per ticket, the transaction and its share of the gas.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from chalicelib.chain.tickets import Bytes32, Ticket
+from chalicelib.core.logs import logger
+from chalicelib.payments.chainview import ChainView
+from chalicelib.payments.ledger import Ledger, Redemption
+from chalicelib.payments.recipient import PaidTicket, RecipientTerms, rand_for_ticket
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+
+    from chalicelib.chain.protocol import Protocol
+    from chalicelib.chain.transactions import TxSender
+
+#: Revert codes that mean the ticket will never be paid (anything else is retried within its validity).
+FINAL_REVERTS = {
+    "ticket_not_winning",
+    "ticket_bad_signature",
+    "ticket_bad_recipient_rand",
+    "ticket_bad_round_block_hash",
+    "ticket_bad_aux_data",
+    "ticket_bad_recipient",
+    "ticket_bad_sender",
+    "ticket_sender_unlocked",
+    "ticket_broker_replaced",
+    "ticket_face_value_too_large",
+}
+
+
+class WinningTicket(BaseModel):
+    """One redemption-queue message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    ticket: Ticket
+    sig: bytes
+    seed: Bytes32
+
+    @classmethod
+    def of(cls, paid: PaidTicket, seed: bytes) -> WinningTicket:
+        return cls(key=paid.key, ticket=paid.ticket, sig=paid.sig, seed=seed)
+
+    def body(self) -> str:
+        return json.dumps(
+            {
+                "key": self.key,
+                "ticket": self.ticket.model_dump(mode="json"),
+                "sig": "0x" + bytes(self.sig).hex(),
+                "seed": "0x" + self.seed.hex(),
+            }
+        )
+
+    @classmethod
+    def parse(cls, body: str) -> WinningTicket:
+        data = json.loads(body)
+        return cls(
+            key=data["key"],
+            ticket=Ticket.model_validate(data["ticket"]),
+            sig=bytes.fromhex(data["sig"].removeprefix("0x")),
+            seed=data["seed"],
+        )
+
+
+class RedemptionQueue:
+    """The orchestrator's redemption queue (FIFO: one message group per recipient, deduplicated by hash)."""
+
+    def __init__(self, sqs: SQSClient, url: str) -> None:
+        self._sqs = sqs
+        self.url = url
+
+    def send(self, winner: WinningTicket) -> str:
+        """Queue a winning ticket; return the message id."""
+        extra: dict[str, Any] = {}
+        if self.url.endswith(".fifo"):
+            extra = {"MessageGroupId": winner.ticket.recipient, "MessageDeduplicationId": winner.ticket.hash().hex()}
+        return self._sqs.send_message(QueueUrl=self.url, MessageBody=winner.body(), **extra)["MessageId"]
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message as the handler got it: its id (for ``batchItemFailures``) and the ticket."""
+
+    message_id: str
+    winner: WinningTicket
+
+
+def redeem_batch(
+    batch: Sequence[Received],
+    *,
+    terms: RecipientTerms,
+    protocol: Protocol,
+    tx: TxSender,
+    view: ChainView,
+    ledger: Ledger,
+) -> list[str]:
+    """Redeem what can be redeemed of ``batch``; return the ids of messages to retry later."""
+    from chalicelib.chain.transactions import ChainReverted, ChainUnavailable
+
+    retry: list[str] = []
+    ready: list[Received] = []
+    now = view.current_round().number
+    validity = view.ticket_validity_period()
+    for item in batch:
+        w = item.winner
+        record = ledger.ticket(w.key)
+        if record is not None and record.get("redemption") == Redemption.REDEEMED:
+            continue
+        if protocol.broker.functions.isTicketUsed(w.ticket.hash(), w.ticket.creation_round).call():
+            ledger.set_redemption(w.key, Redemption.REDEEMED, note="found used on chain")
+            continue
+        if now - w.ticket.creation_round >= validity:
+            ledger.set_redemption(w.key, Redemption.EXPIRED)
+            logger.warning("winning ticket expired unredeemed", ticket=w.key, face_value=w.ticket.face_value)
+            continue
+        if not view.sender_funds(w.ticket.sender, w.ticket.recipient).covers(w.ticket.face_value):
+            logger.info("sender cannot pay this ticket now; retrying later", ticket=w.key)
+            retry.append(item.message_id)
+            continue
+        ready.append(item)
+    if not ready:
+        return retry
+    args = [
+        (r.winner.ticket, bytes(r.winner.sig), rand_for_ticket(terms, r.winner.ticket, r.winner.seed)) for r in ready
+    ]
+    call = protocol.redeem_winning_ticket(*args[0]) if len(args) == 1 else protocol.batch_redeem_winning_tickets(args)
+    try:
+        sent = tx.send(call)
+    except ChainUnavailable as error:
+        logger.warning("chain unavailable; redemption retried later", error=str(error))
+        return retry + [r.message_id for r in ready]
+    except ChainReverted as error:
+        # One ticket's own revert; a batch only reverts whole when out of gas, which is worth a retry.
+        if len(ready) == 1 and error.code in FINAL_REVERTS:
+            ledger.set_redemption(ready[0].winner.key, Redemption.FAILED, reason=error.code)
+            logger.error("winning ticket refused for good", ticket=ready[0].winner.key, reason=error.code)
+            return retry
+        if len(ready) == 1 and error.code == "ticket_replayed":
+            ledger.set_redemption(ready[0].winner.key, Redemption.REDEEMED, note="found used on chain")
+            return retry
+        logger.warning("redemption reverted; retried later", reason=error.code, tickets=len(ready))
+        return retry + [r.message_id for r in ready]
+    gas_each = sent.gas_used // len(ready)
+    for r in ready:
+        w = r.winner
+        if protocol.broker.functions.isTicketUsed(w.ticket.hash(), w.ticket.creation_round).call():
+            ledger.set_redemption(
+                w.key, Redemption.REDEEMED, txHash=sent.tx_hash, gasUsed=gas_each, feeWei=sent.fee_wei // len(ready)
+            )
+            logger.info(
+                "winning ticket redeemed", ticket=w.key, tx=sent.tx_hash, gas=gas_each, face_value=w.ticket.face_value
+            )
+        else:  # skipped inside the batch: retried while it is valid
+            retry.append(r.message_id)
+    return retry
+
+
+def handle_redemptions(
+    event: dict[str, Any],
+    *,
+    terms: RecipientTerms,
+    protocol: Protocol,
+    tx: TxSender,
+    view: ChainView,
+    ledger: Ledger,
+) -> dict[str, Any]:
+    """The redemption queue's handler: redeem the batch, answer Lambda's partial-failure response."""
+    batch = [Received(r["messageId"], WinningTicket.parse(r["body"])) for r in event.get("Records", [])]
+    retry = redeem_batch(batch, terms=terms, protocol=protocol, tx=tx, view=view, ledger=ledger)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}

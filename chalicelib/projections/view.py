@@ -1,0 +1,133 @@
+"""Answers from the projections: the payment checks' ``ChainView`` and the gateway's list of orchestrators.
+
+The round is worked out from the newest confirmed block and the RoundsManager's clock (as
+``RoundsManager._currentRound`` does), so it moves on with the blocks even before a ``NewRound``; what
+depends on the round (terms in force, active, the reserve a recipient may still claim) is worked out
+from it as the contracts do.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from chalicelib.payments.chainview import RoundView, SenderFunds
+from chalicelib.projections.models import (
+    BROKER_KEY,
+    CLOCK_KEY,
+    HEAD_KEY,
+    ZERO_HASH,
+    BrokerState,
+    ClaimState,
+    ClockState,
+    EntityState,
+    HeadState,
+    OrchestratorState,
+    OrchestratorView,
+    RoundHashState,
+    SenderState,
+    claim_key,
+    orchestrator_key,
+    round_key,
+    sender_key,
+)
+from chalicelib.projections.store import ProjectionStore
+
+_S = TypeVar("_S")
+
+
+class NotProjectedYet(Exception):
+    """The poller has not projected the chain yet (no head or clock)."""
+
+
+def _is(state: EntityState | None, kind: type[_S]) -> _S | None:
+    return state if isinstance(state, kind) else None
+
+
+def active_in(o: OrchestratorState, round_: int) -> bool:
+    """BondingManager.activeSetInfo: active in ``round_`` (activation ≤ round < deactivation) and registered."""
+    return o.registered and o.activation_round <= round_ < o.deactivation_round
+
+
+def terms_in(o: OrchestratorState, round_: int) -> tuple[int, int]:
+    """(rewardCut, feeShare) in force in ``round_``: terms set in a round apply from the next one."""
+    return (o.next_reward_cut, o.next_fee_share) if round_ > o.read_round else (o.reward_cut, o.fee_share)
+
+
+class ProjectedChainView:
+    """A ``ChainView`` (and the orchestrator list) answered from the ``projections`` table: no RPC."""
+
+    def __init__(self, store: ProjectionStore) -> None:
+        self.store = store
+
+    def _clock(self) -> tuple[ClockState, HeadState]:
+        clock = _is(self.store.get(CLOCK_KEY), ClockState)
+        head = _is(self.store.get(HEAD_KEY), HeadState)
+        if clock is None or head is None:
+            raise NotProjectedYet("the chain poller has not projected the chain yet")
+        return clock, head
+
+    def round_number(self) -> int:
+        """The current round at the newest confirmed block."""
+        clock, head = self._clock()
+        return clock.round_at(head.number)
+
+    def current_round(self) -> RoundView:
+        """The current round, the block hash recorded for it (zero until initialized), whether it is."""
+        clock, head = self._clock()
+        number = clock.round_at(head.number)
+        recorded = _is(self.store.get(round_key(number)), RoundHashState)
+        block_hash = recorded.block_hash if recorded else ZERO_HASH
+        return RoundView(number, bytes.fromhex(block_hash.removeprefix("0x")), clock.last_initialized_round == number)
+
+    def sender_funds(self, sender: str, recipient: str) -> SenderFunds:
+        """The sender's deposit, the reserve ``recipient`` may still claim this round, the unlock round."""
+        clock, head = self._clock()
+        round_ = clock.round_at(head.number)
+        s = _is(self.store.get(sender_key(sender)), SenderState)
+        if s is None:
+            return SenderFunds(0, 0, 0)
+        return SenderFunds(s.deposit, self._claimable(s, recipient, round_, clock.active_set_size), s.withdraw_round)
+
+    def _claimable(self, s: SenderState, recipient: str, round_: int, set_size: int) -> int:
+        # TicketBroker.claimableReserve
+        o = _is(self.store.get(orchestrator_key(recipient)), OrchestratorState)
+        if o is None or not active_in(o, round_) or set_size == 0:
+            return 0
+        base = s.reserve + (s.claimed_in_round if s.read_round == round_ else 0)
+        claim = _is(self.store.get(claim_key(s.address, recipient)), ClaimState)
+        already = claim.claimed if claim is not None and claim.read_round == round_ else 0
+        return max(base // set_size - already, 0)
+
+    def ticket_validity_period(self) -> int:
+        """The TicketBroker's ticketValidityPeriod."""
+        broker = _is(self.store.get(BROKER_KEY), BrokerState)
+        if broker is None:
+            raise NotProjectedYet("the chain poller has not projected the TicketBroker yet")
+        return broker.ticket_validity_period
+
+    def orchestrators(self) -> list[OrchestratorView]:
+        """Every orchestrator the chain knows of (registered, advertised, or once either), largest stake first."""
+        round_ = self.round_number()
+        views = []
+        for state in self.store.of_kind("orchestrator"):
+            o = _is(state, OrchestratorState)
+            if o is None:
+                continue
+            cut, share = terms_in(o, round_)
+            views.append(
+                OrchestratorView(
+                    address=o.address,
+                    stake=o.total_stake,
+                    reward_cut=cut,
+                    fee_share=share,
+                    service_uri=o.service_uri,
+                    price_per_unit=o.price_per_unit,
+                    pixels_per_unit=o.pixels_per_unit,
+                    active=active_in(o, round_),
+                )
+            )
+        return sorted(views, key=lambda v: (-v.stake, v.address.lower()))
+
+    def active_orchestrators(self) -> list[OrchestratorView]:
+        """The orchestrators that are active this round and can be paid, largest stake first."""
+        return [o for o in self.orchestrators() if o.active]
