@@ -241,6 +241,11 @@ if settings().has_role("orchestrator") and settings().mode == "onchain":
             ledger=wiring.ledger(),
         )
 
+    @app.schedule(Rate(1, unit=Rate.MINUTES))
+    def round_duties(event: Any) -> None:
+        """Once per round: initialize it if nobody has, and call reward() for this orchestrator."""
+        wiring.perform_round_duties()
+
 
 # Chain events → projections: both roles need them (selection, deposits, rounds) once the stage has a chain.
 if settings().eth_rpc_url:

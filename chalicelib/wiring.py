@@ -125,6 +125,12 @@ class Wiring:
                 self._tx_sender = TxSender(protocol.w3, Account.from_key(key.get_secret_value()))
             return self._tx_sender
 
+    def perform_round_duties(self) -> None:
+        """Round automation for this stage's key (web3 loads here, in the schedule's function only)."""
+        from chalicelib.chain.duties import perform_round_duties
+
+        perform_round_duties(self.protocol(), self.tx_sender())
+
     def chain_view(self) -> ChainView:
         """What payment checks read of the chain: the projections, or (``LP_CHAIN_VIEW=rpc``) the node itself."""
         if self.settings.chain_view == "projections":

@@ -1,18 +1,20 @@
 """Sending a contract call from one local key: estimate (a revert surfaces as a stable code), sign, send, wait.
 
-One ``TxSender`` per key and process, one transaction at a time: it takes the nonce from the node's
-pending count, so two senders for one key would race. The redeemer and the round automation each run as
-one consumer per key (a FIFO queue's message group, a schedule), which is what keeps them apart.
+One ``TxSender`` per key and process, one transaction at a time (a lock serializes the threads of one
+process): it takes the nonce from the node's pending count. Two processes sending for one key (the
+redeemer and the round schedule, in Lambda) can still collide on a nonce; the loser gets
+``ChainUnavailable`` and its caller retries, which both do.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import TxParams
 
 from chalicelib.chain.protocol import revert_code
@@ -57,6 +59,7 @@ class TxSender:
         self.account = account
         self.timeout_s = timeout_s
         self.poll_s = poll_s
+        self._lock = threading.Lock()
 
     @property
     def address(self) -> str:
@@ -66,6 +69,10 @@ class TxSender:
     def send(self, fn: ContractFunction, value: int = 0) -> Sent:
         """Send ``fn`` from this key; raise ``ChainReverted`` if it would revert or did, ``ChainUnavailable``
         if the node cannot be reached or the transaction is not mined within the timeout."""
+        with self._lock:
+            return self._send(fn, value)
+
+    def _send(self, fn: ContractFunction, value: int) -> Sent:
         params: TxParams = {"from": self.account.address, "value": Web3.to_wei(value, "wei")}
         try:
             gas = int(fn.estimate_gas(params) * GAS_HEADROOM)
@@ -87,6 +94,8 @@ class TxSender:
             raise ChainUnavailable(f"not mined within {self.timeout_s:.0f} s: {error}") from None
         except (OSError, ConnectionError) as error:
             raise ChainUnavailable(f"the node did not answer: {error}") from None
+        except Web3RPCError as error:  # e.g. a nonce another process took a moment earlier
+            raise ChainUnavailable(f"the node refused the transaction: {error}") from None
         if receipt["status"] != 1:
             raise ChainReverted("chain_reverted", f"transaction {tx_hash.hex()} reverted")
         return Sent(

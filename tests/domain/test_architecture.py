@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "intake": {"core", "jobs", "payments"},
     "results": {"core", "jobs", "segments"},
     "playback": {"core", "segments", "streams"},
-    "chain": set(),
+    "chain": {"core"},
     "payments": {"chain", "core", "jobs", "streams"},
     "projections": {"chain", "core", "payments"},
 }
