@@ -29,7 +29,14 @@ from web3.contract import Contract  # noqa: E402
 from chalicelib.chain.deployment import ProtocolParams  # noqa: E402
 from chalicelib.chain.governance import timelocked  # noqa: E402
 from chalicelib.chain.pool_hints import ZERO_ADDRESS, find_hints  # noqa: E402
-from chalicelib.chain.tickets import Ticket, recipient_rand_hash, sign_ticket  # noqa: E402
+from chalicelib.chain.tickets import (  # noqa: E402
+    Ticket,
+    is_winning_ticket,
+    recipient_rand,
+    recipient_rand_hash,
+    sign_ticket,
+    win_prob_for,
+)
 from contracts.deploy import DEFAULT_PARAMS, deploy, load_artifact  # noqa: E402
 from devstack.chain import anvil, build_contracts  # noqa: E402
 
@@ -160,6 +167,48 @@ class Bench:
         )
         return t.as_contract_args(), sign_ticket(t, self.keys[sender]), nonce + 7
 
+    def winning_hmac_tickets(self, sender: ChecksumAddress, recipient: ChecksumAddress, count: int) -> list[Any]:
+        """``count`` winning tickets from one quote, as the orchestrator's intake makes and checks them."""
+        r = int(self.rounds.functions.currentRound().call())
+        block_hash = bytes(self.rounds.functions.blockHashForRound(r).call())
+        face_value, win_prob = 10**15, win_prob_for(10**14, 10**15)
+        rand = recipient_rand(
+            keccak(text="bench secret"),
+            keccak(text="seed"),
+            recipient=recipient,
+            sender=sender,
+            face_value=face_value,
+            win_prob=win_prob,
+            creation_round=r,
+            creation_round_block_hash=block_hash,
+        )
+        found: list[Any] = []
+        nonce = 10_000
+        while len(found) < count:
+            nonce += 1
+            t = Ticket(
+                recipient=recipient,
+                sender=sender,
+                face_value=face_value,
+                win_prob=win_prob,
+                sender_nonce=nonce,
+                recipient_rand_hash=recipient_rand_hash(rand),
+                creation_round=r,
+                creation_round_block_hash=block_hash,
+            )
+            sig = sign_ticket(t, self.keys[sender])
+            if is_winning_ticket(sig, rand, win_prob):
+                found.append((t.as_contract_args(), sig, rand))
+        return found
+
+    def redeem_fn(self, tickets: list[Any]) -> Any:
+        """One ticket's ``redeemWinningTicket``, or ``batchRedeemWinningTickets`` for several."""
+        if len(tickets) == 1:
+            return self.broker.functions.redeemWinningTicket(*tickets[0])
+        return self.broker.functions.batchRedeemWinningTickets(
+            [x[0] for x in tickets], [x[1] for x in tickets], [x[2] for x in tickets]
+        )
+
 
 def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
     """Run every scenario; return rows of (operation, condition, gas)."""
@@ -226,6 +275,14 @@ def measure(w3: Web3, sizes: list[int]) -> list[tuple[str, str, int]]:
     )
     rows.append(("batchRedeemWinningTickets", "10 tickets from deposit (total)", gas))
     rows.append(("batchRedeemWinningTickets", "10 tickets from deposit (per ticket)", gas // 10))
+    # ---- tickets as an orchestrator's quote really makes them: 32-byte HMAC recipientRand, winProb 1/10
+    real = b.winning_hmac_tickets(sender, o, 11)
+    rows.append(
+        ("redeemWinningTicket", "HMAC recipientRand, winProb 1/10 (as quoted)", b.send(b.redeem_fn(real[:1]), o))
+    )
+    gas = b.send(b.redeem_fn(real[1:]), o)
+    rows.append(("batchRedeemWinningTickets", "10 HMAC tickets, winProb 1/10 (total)", gas))
+    rows.append(("batchRedeemWinningTickets", "10 HMAC tickets, winProb 1/10 (per ticket)", gas // 10))
     rows.append(
         (
             "withdrawFees",

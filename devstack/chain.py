@@ -106,9 +106,13 @@ def build_contracts() -> None:
 
 
 def deploy_protocol(url: str, out: Path) -> None:
-    """Build and deploy the protocol to the node at ``url``, write the deployment to ``out``, mine every 1 s."""
+    """Build and deploy the protocol to the node at ``url`` (a block per transaction) and write the
+    deployment to ``out``."""
     build_contracts()
     _run([sys.executable, "-m", "contracts.deploy", "--rpc", url, "--out", str(out)])
-    # Deployed with a block per transaction (fast); from now on also a block a second, so that
-    # rounds (roundLength blocks) advance while the stack idles, as on a real chain.
+
+
+def mine_every_second(url: str) -> None:
+    """From now on also mine a block a second, so that rounds (roundLength blocks) advance while the stack
+    idles, as on a real chain."""
     rpc(url, "evm_setIntervalMining", 1)

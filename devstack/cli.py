@@ -33,6 +33,9 @@ def up(
     schedule_every: Annotated[float | None, typer.Option(help="Fire every schedule this often (s).")] = None,
     chain: Annotated[bool, typer.Option(help="Start Anvil and deploy the protocol contracts.")] = True,
     chain_port: int = 8545,
+    onchain: Annotated[
+        bool, typer.Option("--onchain/--offchain", help="Find and pay orchestrators on chain, or use config only.")
+    ] = True,
 ) -> None:
     """Start moto, Anvil with the contracts, the gateway (dev) and two orchestrators in the background."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -46,6 +49,7 @@ def up(
         schedule_every=schedule_every,
         chain=chain,
         chain_port=chain_port,
+        onchain=onchain and chain,
     )
     try:
         with console.status("starting the local stack"):
@@ -61,7 +65,8 @@ def _print_endpoints(stack: LocalStack) -> None:
     for column in ("what", "where", "address"):
         table.add_column(column, overflow="fold")
     table.add_row("AWS endpoint", stack.endpoint_url, "")
-    table.add_row(f"gateway ({stack.gateway.name})", stack.gateway_url, stack.address_of(stack.gateway.name))
+    sender = " (ticket sender)" if stack.onchain else ""
+    table.add_row(f"gateway ({stack.gateway.name}){sender}", stack.gateway_url, stack.address_of(stack.gateway.name))
     for name, url in stack.orchestrator_urls.items():
         table.add_row(f"orchestrator ({name})", url, stack.address_of(name))
     if stack.chain:
@@ -125,9 +130,12 @@ def demo(
     state_dir: StateDir = DEFAULT_STATE,
     exit_when_done: Annotated[bool, typer.Option("--exit", help="Exit when the clip ends.")] = False,
     loops: Annotated[int, typer.Option(min=1, max=50, help="How many times to play the 5.3 s clip.")] = 3,
+    onchain: Annotated[
+        bool, typer.Option("--onchain/--offchain", help="Pay orchestrators with tickets on Anvil, or not at all.")
+    ] = True,
 ) -> None:
     """Start the stack, push real footage live with ffmpeg, print the playback URL and renditions."""
     from devstack.demo import run
 
     logging.basicConfig(level=logging.WARNING)
-    run(state_dir, exit_when_done, loops)
+    run(state_dir, exit_when_done, loops, onchain)

@@ -21,6 +21,7 @@ from rich.table import Table
 from chalicelib.segments.models import SegmentRecord, SegmentStatus
 from chalicelib.segments.store import SegmentStore
 from devstack.footage import bigbuckbunny
+from devstack.payments import payments_table, wait_for_payments
 from devstack.stack import LocalStack
 
 console = Console()
@@ -31,18 +32,20 @@ MAX_SEGMENTS = 1000
 
 
 @contextmanager
-def running_stack(state_dir: Path) -> Iterator[LocalStack]:
+def running_stack(state_dir: Path, onchain: bool) -> Iterator[LocalStack]:
     """Use the stack `make up` started, or start one for the demo and stop it afterwards."""
-    stack = LocalStack(state_dir)
+    running = LocalStack.from_state(state_dir)
     try:
-        alive = requests.get(stack.gateway_url + "/health", timeout=2).ok and any(p.alive for p in stack.status())
+        alive = any(p.alive for p in running.status()) and requests.get(running.gateway_url + "/health", timeout=2).ok
     except requests.RequestException:
         alive = False
     if alive:
-        console.print(f"using the running local stack at {stack.gateway_url}")
-        yield stack
+        console.print(f"using the running local stack at {running.gateway_url}")
+        yield running
         return
-    with console.status("starting the local stack (moto, gateway, 2 orchestrators, 2 workers)"):
+    stack = LocalStack(state_dir, onchain=onchain)
+    what = "Anvil with the protocol, 2 orchestrators registered on chain" if onchain else "2 orchestrators"
+    with console.status(f"starting the local stack (moto, {what}, a gateway, 2 workers)"):
         stack.start()
     try:
         yield stack
@@ -123,9 +126,9 @@ def rendition_table(records: list[SegmentRecord]) -> Table:
     return table
 
 
-def run(state_dir: Path, exit_when_done: bool, loops: int) -> None:
+def run(state_dir: Path, exit_when_done: bool, loops: int, onchain: bool = True) -> None:
     """The whole demo."""
-    with running_stack(state_dir) as stack:
+    with running_stack(state_dir, onchain) as stack:
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {stack.api_key}"
         response = http.post(stack.gateway_url + "/stream", json={"name": "demo"}, timeout=30)
@@ -149,6 +152,10 @@ def run(state_dir: Path, exit_when_done: bool, loops: int) -> None:
         encoders = sorted({r.encoder for r in records if r.encoder})
         orchestrators = sorted({r.result_orchestrator for r in records if r.result_orchestrator})
         console.print(f"encoder: {', '.join(encoders) or '?'}; transcoded by {', '.join(orchestrators) or '?'}")
+        if stack.onchain:
+            with console.status("waiting for the winning tickets to be redeemed and the round's rewards"):
+                report = wait_for_payments(stack)
+            console.print(payments_table(report))
         console.print(f"\nplay it: [bold]{playback}[/bold]\n  e.g. ffplay {playback}")
         if exit_when_done:
             return

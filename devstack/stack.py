@@ -25,7 +25,7 @@ import boto3
 from chalicelib.auth.apikeys import new_api_key
 from chalicelib.auth.store import ApiKeyStore
 from chalicelib.core.settings import Settings
-from devstack import aws, chain, state
+from devstack import aws, chain, network, state
 from devstack.net import endpoint_answers, free_port
 from devstack.processes import ProcessInfo, Supervisor, is_running
 
@@ -34,6 +34,8 @@ log = logging.getLogger("devstack.stack")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHAIN_PORT = 8545
 STARTUP_TIMEOUT_S = 60.0
+#: How often schedules fire in an on-chain stack (the chain poller, round duties), in seconds.
+ONCHAIN_SCHEDULE_S = 2.0
 # Stopped after everything else, so that nothing polls a vanished endpoint.
 _SERVICES = ("moto", "anvil")
 
@@ -67,6 +69,7 @@ class LocalStack:
         extra_env: Mapping[str, str] | None = None,
         chain: bool = False,
         chain_port: int = DEFAULT_CHAIN_PORT,
+        onchain: bool = False,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.logs_dir = self.state_dir / "logs"
@@ -86,8 +89,13 @@ class LocalStack:
         self.workers = workers
         self.schedule_every = schedule_every
         self.extra_env = dict(extra_env or {})
-        self.chain = chain
+        #: On-chain mode: orchestrators registered on the chain, found there, and paid with tickets.
+        self.onchain = onchain
+        self.chain = chain or onchain
         self.chain_port = chain_port
+        if onchain and schedule_every is None:
+            # The chain poller and round duties are schedules: locally they run every few seconds.
+            self.schedule_every = ONCHAIN_SCHEDULE_S
         self.chain_url = f"http://{host}:{chain_port}"
         # Saved in the state file, for ``from_state`` to pass back to the constructor.
         self._config = dict(
@@ -102,6 +110,7 @@ class LocalStack:
             extra_env=self.extra_env,
             chain=chain,
             chain_port=chain_port,
+            onchain=onchain,
         )
         self._state = state.load(self.state_dir)
         self._processes = Supervisor(self.logs_dir, REPO_ROOT, self._state.setdefault("processes", {}), self._save)
@@ -171,6 +180,14 @@ class LocalStack:
         if self.chain:
             env["LP_ETH_RPC_URL"] = self.chain_url
             env["LP_DEPLOYMENT_FILE"] = str(self.deployment_file)
+            # Anvil does not reorganize by itself: the poller may read up to the newest block.
+            env["LP_CHAIN_CONFIRMATIONS"] = "0"
+        if self.onchain:
+            env["LP_MODE"] = "onchain"
+            if spec is self.gateway:
+                env["LP_MAX_PRICE_WEI_PER_PIXEL"] = network.MAX_PRICE_WEI_PER_PIXEL
+            else:
+                env.update(network.orchestrator_env(self.orchestrators.index(spec)))
         if spec is self.gateway:
             orchestrators = [
                 {"address": self.address_of(o.name), "url": self.url_of(o.name), "stake": o.stake}
@@ -208,6 +225,10 @@ class LocalStack:
             for spec in self.stages:
                 aws.provision(spec.name, spec.roles, self.endpoint_url)
             self._register_api_key()
+            if self.chain:
+                if self.onchain:
+                    self._bootstrap_network()
+                chain.mine_every_second(self.chain_url)
             for spec in self.stages:
                 self._processes.spawn(
                     f"serve-{spec.name}", self._serve_cmd(spec), self.env_for(spec.name), self.url_of(spec.name)
@@ -218,6 +239,8 @@ class LocalStack:
                 self._processes.wait_until(f"serve-{spec.name}", answers, deadline - time.monotonic())
             if self.workers:
                 self._start_workers()
+            if self.onchain:
+                self._wait_for_projections(deadline)
         except BaseException:
             self.stop()
             raise
@@ -241,6 +264,31 @@ class LocalStack:
         self._processes.wait_until("anvil", lambda: chain.answers_rpc(self.chain_url), 30)
         chain.deploy_protocol(self.chain_url, self.deployment_file)
         log.info("protocol contracts deployed: %s", self.deployment_file)
+
+    def _bootstrap_network(self) -> None:
+        """Register the orchestrators on chain (stake, terms, service URI, price) and fund the gateway."""
+        orchestrators = [(state.stage_key(self._state, o.name), self.url_of(o.name)) for o in self.orchestrators]
+        gateway_key = state.stage_key(self._state, self.gateway.name)
+        round_ = network.bootstrap(self.chain_url, self.deployment_file, orchestrators, gateway_key)
+        self._save()
+        log.info("orchestrators registered and the gateway funded; they are active from round %d", round_)
+
+    def _wait_for_projections(self, deadline: float) -> None:
+        """Wait until the gateway's projections list every orchestrator as active (its first chain polls)."""
+        from chalicelib.projections.store import ProjectionStore
+        from chalicelib.projections.view import ProjectedChainView
+
+        ddb = self.session().resource("dynamodb", endpoint_url=self.endpoint_url)
+        view = ProjectedChainView(ProjectionStore(ddb.Table(self.settings(self.gateway.name).name("projections"))))
+        wanted = {self.address_of(o.name).lower() for o in self.orchestrators}
+
+        def projected() -> bool:
+            try:
+                return wanted <= {o.address.lower() for o in view.active_orchestrators()}
+            except Exception:  # nothing projected yet
+                return False
+
+        self._processes.wait_until(f"serve-{self.gateway.name}", projected, max(deadline - time.monotonic(), 30))
 
     def _serve_cmd(self, spec: StageSpec) -> list[str]:
         cmd = [sys.executable, "-m", "devstack", "serve", "--stage", spec.name, "--host", self.host]

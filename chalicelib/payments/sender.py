@@ -92,7 +92,10 @@ def check_quote(quote: Quote, terms: SenderTerms, orchestrator: str, view: Chain
 
 
 class NonceCounter:
-    """Sender nonces per quote (keyed by its recipientRandHash): blocks of strictly increasing numbers."""
+    """Sender nonces per quote (keyed by its recipientRandHash): blocks of strictly increasing numbers.
+
+    Each item also names the quote's recipient, so the highest nonce per item sums to the tickets sent to it.
+    """
 
     def __init__(self, table: Table) -> None:
         self._table = table
@@ -102,9 +105,9 @@ class NonceCounter:
         key = "0x" + quote.ticket_params.recipient_rand_hash.hex()
         answer = self._table.update_item(
             Key={"id": key},
-            UpdateExpression="ADD nonce :n SET #ttl = :t",
+            UpdateExpression="ADD nonce :n SET #ttl = :t, recipient = :r",
             ExpressionAttributeNames={"#ttl": "ttl"},
-            ExpressionAttributeValues={":n": count, ":t": ttl_s},
+            ExpressionAttributeValues={":n": count, ":t": ttl_s, ":r": quote.ticket_params.recipient},
             ReturnValues="UPDATED_NEW",
         )
         last = int(answer["Attributes"]["nonce"])  # type: ignore[arg-type]
