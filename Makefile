@@ -71,6 +71,7 @@ test-fast: $(VENV)/stamp lint typecheck
 
 bench: deps contracts ## transcode vs ffmpeg CLI, pipeline latency, contract gas
 	$(PY) bench/transcode_bench.py
+	$(PY) bench/payments_bench.py
 	$(PY) bench/pipeline_latency.py
 	$(PY) bench/gas_report.py
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from chalicelib.ingest.service import Gateway
 from chalicelib.intake.queue import JobsQueue
 from chalicelib.intake.service import IntakeRules, PaymentRules
 from chalicelib.jobs.urls import UrlPolicy
-from chalicelib.payments.chainview import ChainView
+from chalicelib.payments.chainview import CachedChainView, ChainView
 from chalicelib.payments.ledger import Ledger
 from chalicelib.payments.models import Price
 from chalicelib.payments.recipient import RecipientTerms, recipient_secret
@@ -40,6 +41,9 @@ from chalicelib.projections.view import ProjectedChainView
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.store import SegmentStore
 from chalicelib.streams.store import StreamStore
+
+#: How long a process keeps what it read of the chain's projections (rounds, funds, the active set), in s.
+VIEW_TTL_S = 1.0
 
 if TYPE_CHECKING:
     from chalicelib.chain.protocol import Protocol
@@ -60,6 +64,10 @@ class Wiring:
         self._protocol: Protocol | None = None
         self._tx_sender: TxSender | None = None
         self._lock = threading.Lock()
+        # Kept per process, so that their short caches serve every request: the hot path reads little.
+        self._cached_view: CachedChainView | None = None
+        self._health: HealthBook | None = None
+        self._listing: tuple[float, list[OrchestratorEndpoint]] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -133,9 +141,11 @@ class Wiring:
 
     def chain_view(self) -> ChainView:
         """What payment checks read of the chain: the projections, or (``LP_CHAIN_VIEW=rpc``) the node itself."""
-        if self.settings.chain_view == "projections":
-            return self.projected_view()
-        return self.rpc_view()
+        with self._lock:
+            if self._cached_view is None:
+                inner = self.projected_view() if self.settings.chain_view == "projections" else self.rpc_view()
+                self._cached_view = CachedChainView(inner, ttl_s=VIEW_TTL_S)
+            return self._cached_view
 
     def rpc_view(self) -> ChainView:
         """The chain read over JSON-RPC: exact and current (the redeemer's view)."""
@@ -230,8 +240,15 @@ class Wiring:
             self.rng,
             candidates=self.candidates(),
             payer=self.payer(),
-            health=HealthBook(aws.table(self.settings.name("health"))),
+            health=self.health(),
         )
+
+    def health(self) -> HealthBook:
+        """The orchestrators' strikes, as this gateway sees them (one book per process: its reads are cached)."""
+        with self._lock:
+            if self._health is None:
+                self._health = HealthBook(aws.table(self.settings.name("health")))
+            return self._health
 
     def candidates(self) -> list[OrchestratorEndpoint]:
         """Where segments may go: the configured orchestrators (off-chain mode), or the chain's active set
@@ -239,7 +256,11 @@ class Wiring:
         s = self.settings
         if s.mode != "onchain":
             return list(s.orchestrators)
-        return on_chain_candidates(self.projected_view().active_orchestrators(), s.max_price_wei_per_pixel)
+        listing = self._listing
+        if listing is None or time.monotonic() - listing[0] > VIEW_TTL_S:
+            found = on_chain_candidates(self.projected_view().active_orchestrators(), s.max_price_wei_per_pixel)
+            listing = self._listing = (time.monotonic(), found)
+        return list(listing[1])
 
     def payer(self) -> Payer | None:
         """On-chain mode: what pays each job the gateway sends; None in off-chain mode."""

@@ -41,15 +41,15 @@ def perform_round_duties(protocol: Protocol, tx: TxSender) -> RoundDuties:
         if initialized is not None:
             logger.info("round initialized", round=round_, tx=initialized.tx_hash, gas=initialized.gas_used)
     rewarded, minted = None, 0
-    if protocol.current_round_initialized() and protocol.is_active_transcoder(me):
-        if protocol.transcoder(me).last_reward_round < round_:
-            rewarded = _unless_done(tx, protocol.reward(me), "reward")
-            if rewarded is not None:
-                events = protocol.bonding.events.Reward().get_logs(
-                    from_block=rewarded.block_number, to_block=rewarded.block_number, argument_filters={"transcoder": me}
-                )
-                minted = sum(int(e["args"]["amount"]) for e in events)
-                logger.info("reward called", round=round_, minted=minted, tx=rewarded.tx_hash, gas=rewarded.gas_used)
+    due = protocol.current_round_initialized() and protocol.is_active_transcoder(me)
+    if due and protocol.transcoder(me).last_reward_round < round_:
+        rewarded = _unless_done(tx, protocol.reward(me), "reward")
+        if rewarded is not None:
+            events = protocol.bonding.events.Reward().get_logs(
+                from_block=rewarded.block_number, to_block=rewarded.block_number, argument_filters={"transcoder": me}
+            )
+            minted = sum(int(e["args"]["amount"]) for e in events)
+            logger.info("reward called", round=round_, minted=minted, tx=rewarded.tx_hash, gas=rewarded.gas_used)
     return RoundDuties(round_, initialized, rewarded, minted)
 
 

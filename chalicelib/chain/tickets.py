@@ -18,7 +18,8 @@ from typing import Annotated, Any
 from coincurve import PrivateKey, PublicKey
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
+from Crypto.Hash import keccak as _keccak256
+from eth_utils.address import is_hex_address
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 UINT256_MAX = 2**256 - 1
@@ -34,6 +35,18 @@ def _as_bytes32(value: Any) -> bytes:
     if len(raw) != 32:
         raise ValueError(f"expected 32 bytes, got {len(raw)}")
     return raw
+
+
+def keccak(data: bytes) -> bytes:
+    """keccak256 of ``data`` (pycryptodome's, called directly: a ticket takes several, so the wrapper counts)."""
+    return bytes(_keccak256.new(digest_bits=256, data=data).digest())
+
+
+def _address_bytes(value: str) -> bytes:
+    """The 20 bytes of a 0x-hex address, any case (checksumming would cost two more hashes per ticket)."""
+    if not is_hex_address(value):
+        raise ValueError(f"not an address: {value!r}")
+    return bytes.fromhex(value[2:])
 
 
 def _as_address(value: Any) -> ChecksumAddress:
@@ -193,8 +206,8 @@ def recipient_rand(
     """
     message = (
         _as_bytes32(seed)
-        + bytes.fromhex(_as_address(recipient)[2:])
-        + bytes.fromhex(_as_address(sender)[2:])
+        + _address_bytes(recipient)
+        + _address_bytes(sender)
         + face_value.to_bytes(32, "big")
         + win_prob.to_bytes(32, "big")
         + aux_data(creation_round, creation_round_block_hash)

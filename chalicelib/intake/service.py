@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from eth_utils.address import is_address
 from pydantic import ValidationError
 
-from chalicelib.core.errors import BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable, invalid
+from chalicelib.core.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PaymentRequired,
+    Unauthorized,
+    Unprocessable,
+    invalid,
+)
 from chalicelib.core.logs import log_context, logger
 from chalicelib.intake.queue import JobsQueue
 from chalicelib.jobs.models import TranscodeJob
@@ -27,7 +35,7 @@ from chalicelib.payments.chainview import ChainView
 from chalicelib.payments.ledger import Ledger
 from chalicelib.payments.models import PaidJob, Quote
 from chalicelib.payments.pricing import job_pixels
-from chalicelib.payments.recipient import RecipientTerms, check_payment, quote
+from chalicelib.payments.recipient import CheckedPayment, RecipientTerms, check_payment, quote
 from chalicelib.payments.redemption import RedemptionQueue, WinningTicket
 
 
@@ -119,18 +127,21 @@ def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: Jobs
 
 
 def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue, now_s: int) -> str:
-    """Check and credit the job's tickets, charge its fee, queue it once; return the queue message id.
+    """Check, record and credit the job's tickets and charge its fee, then queue it once; return the message id.
 
-    Tickets are credited even when the job is then refused for want of balance: the sender paid them, and
-    the credit counts toward its next job. Winning tickets go to the redemption queue once recorded.
+    Winning tickets go to the redemption queue once recorded (also when the job itself is then refused:
+    they are paid for).
     """
     paid = check_payment(rules.terms, rules.view, job.payment, signer)
-    rules.ledger.credit(paid, job.job_id, now_s)
-    for winner in paid.winners:
-        rules.redemptions.send(WinningTicket.of(winner, paid.seed))
     pixels = job_pixels(job)
     fee = rules.terms.price.fee(pixels)
-    charge = rules.ledger.charge(paid.sender, job.job_id, fee, pixels, now_s)
+    try:
+        charge = rules.ledger.pay(paid, job.job_id, fee, pixels, now_s)
+    except PaymentRequired as refusal:
+        if refusal.code != "ticket_replayed":  # recorded and credited, though the job is refused
+            _redeem_winners(paid, rules)
+        raise
+    _redeem_winners(paid, rules)
     if charge.outcome == "already_charged" and charge.message_id is not None:
         logger.info("job already taken", message_id=charge.message_id, sender=paid.sender)
         return charge.message_id
@@ -144,9 +155,13 @@ def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue,
         won=len(paid.winners),
         credit_wei=paid.credit,
         fee_wei=fee,
-        balance_wei=charge.balance,
     )
     return message_id
+
+
+def _redeem_winners(paid: CheckedPayment, rules: PaymentRules) -> None:
+    for winner in paid.winners:
+        rules.redemptions.send(WinningTicket.of(winner, paid.seed))
 
 
 def quote_for(rules: PaymentRules | None, sender: str | None) -> Quote:

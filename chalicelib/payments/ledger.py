@@ -40,12 +40,19 @@ class Redemption(StrEnum):
 
 @dataclass(frozen=True)
 class Charge:
-    """The result of charging a job: whether this call charged it, and the queue message if already queued."""
+    """The result of paying for a job: whether this call charged it, and the queue message if already queued."""
 
     outcome: Literal["charged", "already_charged"]
     message_id: str | None
     fee: int
-    balance: int
+
+
+class _Refused(Exception):
+    """A transaction cancelled by one of its conditions: which item (by position) refused."""
+
+    def __init__(self, failed: list[int]) -> None:
+        super().__init__(failed)
+        self.failed = failed
 
 
 class Ledger:
@@ -58,10 +65,62 @@ class Ledger:
         # The resource's client: it takes plain Python values (the resource's serializer is hooked into it).
         self._client: DynamoDBClient = tickets.meta.client
 
+    def pay(self, payment: CheckedPayment, job_id: str, fee: int, pixels: int, now_s: int) -> Charge:
+        """Record the tickets, credit them and charge the job's ``fee``: one transaction in the usual case.
+
+        The tickets are credited even when the job is then refused (402 ``insufficient_balance``): the sender
+        paid them, and the credit counts toward its next job. A ticket received before is a 402
+        ``ticket_replayed`` (nothing recorded), unless this is the same job with the same tickets delivered
+        again. A job charged before is not charged again: its queue message id comes back, if it was queued.
+        """
+        tickets = self._ticket_puts(payment, job_id, now_s)
+        need = fee - payment.credit  # what the balance must already hold
+        balance = self._balance_update(payment.sender, payment.credit - fee, len(payment.tickets), fee, 1, need)
+        try:
+            self._transact([*tickets, self._charge_put(payment.sender, job_id, fee, pixels, now_s), balance])
+            return Charge("charged", None, fee)
+        except _Refused as refusal:
+            if any(i < len(tickets) for i in refusal.failed):
+                self._replayed_or_redelivered(payment, job_id, refusal.failed)
+            else:
+                self.credit(payment, job_id, now_s)
+        return self.charge(payment.sender, job_id, fee, pixels, now_s)
+
     def credit(self, payment: CheckedPayment, job_id: str, now_s: int) -> None:
         """Record every ticket (once) and credit the sender their worth, in one transaction; 402
         ``ticket_replayed`` if any ticket was received before (then nothing is recorded or credited)."""
-        items: list[Any] = [
+        tickets = self._ticket_puts(payment, job_id, now_s)
+        balance = self._balance_update(payment.sender, payment.credit, len(payment.tickets), 0, 0, None)
+        try:
+            self._transact([*tickets, balance])
+        except _Refused as refusal:
+            self._replayed_or_redelivered(payment, job_id, refusal.failed)
+
+    def charge(self, sender: str, job_id: str, fee: int, pixels: int, now_s: int) -> Charge:
+        """Charge ``fee`` wei for a job, once: 402 ``insufficient_balance`` if the sender's balance is short
+        (nothing is charged then); ``already_charged`` with its queue message id for a job charged before."""
+        try:
+            self._transact(
+                [
+                    self._charge_put(sender, job_id, fee, pixels, now_s),
+                    self._balance_update(sender, -fee, 0, fee, 1, fee),
+                ]
+            )
+        except _Refused as refusal:
+            if 0 in refusal.failed:
+                existing = self.charges.get_item(Key={"id": f"{sender}:{job_id}"}, ConsistentRead=True).get("Item", {})
+                message_id = existing.get("messageId")
+                return Charge("already_charged", str(message_id) if message_id else None, fee)
+            raise refused(
+                "insufficient_balance",
+                f"the job costs {fee} wei; {sender}'s tickets so far leave {self.balance(sender)} wei: send more",
+            ) from None
+        return Charge("charged", None, fee)
+
+    # ------------------------------------------------------------------------------------- write items
+
+    def _ticket_puts(self, payment: CheckedPayment, job_id: str, now_s: int) -> list[Any]:
+        return [
             {
                 "Put": {
                     "TableName": self.tickets.name,
@@ -71,36 +130,48 @@ class Ledger:
             }
             for t in payment.tickets
         ]
-        items.append(
-            {
-                "Update": {
-                    "TableName": self.balances.name,
-                    "Key": {"sender": payment.sender},
-                    "UpdateExpression": "ADD balance :c, received :n",
-                    "ExpressionAttributeValues": {
-                        ":c": payment.credit,
-                        ":n": len(payment.tickets),
-                    },
-                }
+
+    def _charge_put(self, sender: str, job_id: str, fee: int, pixels: int, now_s: int) -> Any:
+        item = {"id": f"{sender}:{job_id}", "sender": sender, "jobId": job_id, "fee": fee, "pixels": pixels}
+        return {
+            "Put": {
+                "TableName": self.charges.name,
+                "Item": {**item, "chargedAt": now_s},
+                "ConditionExpression": "attribute_not_exists(id)",
             }
-        )
+        }
+
+    def _balance_update(self, sender: str, delta: int, received: int, fee: int, jobs: int, need: int | None) -> Any:
+        """ADD ``delta`` to the balance (and the counters); with ``need``, only if the balance holds that much
+        (a missing balance holds nothing)."""
+        update: dict[str, Any] = {
+            "TableName": self.balances.name,
+            "Key": {"sender": sender},
+            "UpdateExpression": "ADD balance :delta, received :received, charged :fee, jobs :jobs",
+            "ExpressionAttributeValues": {":delta": delta, ":received": received, ":fee": fee, ":jobs": jobs},
+        }
+        if need is not None:
+            update["ConditionExpression"] = "(attribute_not_exists(balance) AND :zero >= :need) OR balance >= :need"
+            update["ExpressionAttributeValues"].update({":zero": 0, ":need": need})
+        return {"Update": update}
+
+    def _transact(self, items: list[Any]) -> None:
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
-            reasons = error.response.get("CancellationReasons", [])
-            replayed = [
-                payment.tickets[i]
-                for i, reason in enumerate(reasons[: len(payment.tickets)])
-                if reason.get("Code") == "ConditionalCheckFailed"
-            ]
-            if not replayed and reasons:  # a conflict with a concurrent transaction, not a replay
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            failed = [i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"]
+            if not failed:  # a conflict with a concurrent transaction: the caller's caller retries
                 raise
-            if self._delivered_before(payment, job_id):
-                return  # the same job with the same tickets, delivered again: credited the first time
-            nonces = [t.ticket.sender_nonce for t in replayed]
-            raise refused("ticket_replayed", f"tickets with sender nonces {nonces} were received before") from None
+            raise _Refused(failed) from None
+
+    def _replayed_or_redelivered(self, payment: CheckedPayment, job_id: str, failed: list[int]) -> None:
+        if self._delivered_before(payment, job_id):
+            return  # the same job with the same tickets, delivered again: credited the first time
+        nonces = [payment.tickets[i].ticket.sender_nonce for i in failed if i < len(payment.tickets)]
+        raise refused("ticket_replayed", f"tickets with sender nonces {nonces} were received before")
 
     def _delivered_before(self, payment: CheckedPayment, job_id: str) -> bool:
         """Whether every ticket of ``payment`` was recorded for this same job and sender (a redelivery)."""
@@ -109,59 +180,6 @@ class Ledger:
             if record is None or record.get("jobId") != job_id or record.get("sender") != payment.sender:
                 return False
         return True
-
-    def charge(self, sender: str, job_id: str, fee: int, pixels: int, now_s: int) -> Charge:
-        """Charge ``fee`` wei for a job, once: 402 ``insufficient_balance`` if the sender's balance is short
-        (nothing is charged then); ``already_charged`` with its queue message id for a job charged before."""
-        key = f"{sender}:{job_id}"
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.charges.name,
-                            "Item": {
-                                "id": key,
-                                "sender": sender,
-                                "jobId": job_id,
-                                "fee": fee,
-                                "pixels": pixels,
-                                "chargedAt": now_s,
-                            },
-                            "ConditionExpression": "attribute_not_exists(id)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.balances.name,
-                            "Key": {"sender": sender},
-                            "UpdateExpression": "ADD balance :debit, charged :fee, jobs :one",
-                            "ConditionExpression": "balance >= :fee",
-                            "ExpressionAttributeValues": {
-                                ":debit": -fee,
-                                ":fee": fee,
-                                ":one": 1,
-                            },
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                existing = self.charges.get_item(Key={"id": key}, ConsistentRead=True).get("Item", {})
-                message_id = existing.get("messageId")
-                return Charge("already_charged", str(message_id) if message_id else None, fee, self.balance(sender))
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                balance = self.balance(sender)
-                raise refused(
-                    "insufficient_balance",
-                    f"the job costs {fee} wei; {sender}'s tickets so far leave {balance} wei: send more tickets",
-                ) from None
-            raise
-        return Charge("charged", None, fee, self.balance(sender))
 
     def mark_queued(self, sender: str, job_id: str, message_id: str) -> None:
         """Record the queue message of a charged job (a resend of the job is then not queued again)."""

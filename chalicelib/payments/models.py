@@ -8,9 +8,9 @@ most clients; byte strings travel as 0x-hex.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from eth_utils.address import to_checksum_address
+from eth_typing import ChecksumAddress
 from pydantic import BeforeValidator, Field, PlainSerializer
 
 from chalicelib.chain.tickets import UINT256_MAX, Address, Bytes32, Ticket, expected_value
@@ -90,10 +90,15 @@ class TicketParams(ApiModel):
         return expected_value(self.face_value, self.win_prob)
 
     def ticket(self, sender: str, sender_nonce: int) -> Ticket:
-        """The ticket ``sender`` makes from these parameters with ``sender_nonce``."""
-        return Ticket(
+        """The ticket ``sender`` makes from these parameters with ``sender_nonce``.
+
+        Built without validation: every field comes from this validated model, the nonce from the caller.
+        """
+        if not 0 <= sender_nonce <= UINT256_MAX:
+            raise ValueError("a sender nonce is a uint256")
+        return Ticket.model_construct(
             recipient=self.recipient,
-            sender=to_checksum_address(sender),
+            sender=cast(ChecksumAddress, sender),  # checksummed where it was validated (Payment, settings)
             face_value=self.face_value,
             win_prob=self.win_prob,
             sender_nonce=sender_nonce,

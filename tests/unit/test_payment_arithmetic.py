@@ -1,0 +1,67 @@
+"""The arithmetic both sides of a payment must agree on, and the short cache the hot path reads the chain through."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.chain.tickets import UINT256_MAX, expected_value, win_prob_for
+from chalicelib.payments.chainview import CachedChainView, RoundView, SenderFunds
+from chalicelib.payments.models import Price
+from chalicelib.payments.pricing import credit_for, tickets_needed
+
+wei = st.integers(min_value=1, max_value=10**24)
+
+
+@given(fee=wei, face_value=wei, ev=wei)
+def test_the_tickets_the_gateway_sends_always_cover_the_fee_the_intake_charges(
+    fee: int, face_value: int, ev: int
+) -> None:
+    value = expected_value(face_value, win_prob_for(min(ev, face_value), face_value))
+    if value == 0:
+        return
+    count = tickets_needed(fee, value)
+    assert credit_for(count, value) >= fee  # what the intake credits pays what it charges
+    assert count == 1 or credit_for(count - 1, value) < fee  # and no more tickets than that
+
+
+@given(pixels=st.integers(min_value=0, max_value=10**12), price=st.integers(0, 10**6), per=st.integers(1, 10**6))
+def test_a_fee_is_the_price_of_the_pixels_rounded_up(pixels: int, price: int, per: int) -> None:
+    fee = Price(price_per_unit=price, pixels_per_unit=per).fee(pixels)
+    assert fee >= Fraction(pixels * price, per) > fee - 1
+
+
+def test_win_prob_never_exceeds_certainty() -> None:
+    assert win_prob_for(10, 5) == UINT256_MAX
+    assert win_prob_for(1, 5) == UINT256_MAX // 5
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def current_round(self) -> RoundView:
+        self.reads += 1
+        return RoundView(self.reads, b"\0" * 32, True)
+
+    def sender_funds(self, sender: str, recipient: str) -> SenderFunds:
+        self.reads += 1
+        return SenderFunds(self.reads, 0, 0)
+
+    def ticket_validity_period(self) -> int:
+        self.reads += 1
+        return 2
+
+
+def test_the_cached_view_reads_each_answer_once_per_ttl() -> None:
+    now = [0.0]
+    inner = _Counting()
+    view = CachedChainView(inner, ttl_s=1.0, clock=lambda: now[0])
+    assert view.current_round().number == view.current_round().number == 1
+    assert view.sender_funds("0xA", "0xB") == view.sender_funds("0xa", "0xb")  # addresses in any case
+    assert view.sender_funds("0xA", "0xC") != view.sender_funds("0xA", "0xB")  # per recipient
+    assert inner.reads == 3
+    now[0] = 1.0
+    assert view.current_round().number == 4  # read again once the second is up
