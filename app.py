@@ -18,7 +18,7 @@ from chalicelib.core.settings import settings
 from chalicelib.ingest.service import ingest
 from chalicelib.intake.service import quote_for, take_job
 from chalicelib.jobs.signing import SIGNATURE_HEADER
-from chalicelib.payments.redemption import handle_redemptions
+from chalicelib.payments.redemption import handle_redemptions, requeue_unsettled
 from chalicelib.playback.service import Playlist, Redirect
 from chalicelib.projections.projector import project_chain_events
 from chalicelib.results.service import handle_results
@@ -240,6 +240,11 @@ if settings().has_role("orchestrator") and settings().mode == "onchain":
             view=wiring.rpc_view(),
             ledger=wiring.ledger(),
         )
+
+    @app.schedule(Rate(5, unit=Rate.MINUTES))
+    def requeue_winners(event: Any) -> None:
+        """Send again winning tickets whose redemption message was lost (a crash, the dead-letter queue)."""
+        requeue_unsettled(wiring.ledger(), wiring.redemptions(), now_ms() // 1000)
 
     @app.schedule(Rate(1, unit=Rate.MINUTES))
     def round_duties(event: Any) -> None:

@@ -36,7 +36,8 @@ from chalicelib.payments.ledger import Ledger
 from chalicelib.payments.models import PaidJob, Quote
 from chalicelib.payments.pricing import job_pixels
 from chalicelib.payments.recipient import CheckedPayment, RecipientTerms, check_payment, quote
-from chalicelib.payments.redemption import RedemptionQueue, WinningTicket
+from chalicelib.payments.redemption import RedemptionQueue
+from chalicelib.payments.winners import WinningTicket
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue,
 
 def _redeem_winners(paid: CheckedPayment, rules: PaymentRules) -> None:
     for winner in paid.winners:
-        rules.redemptions.send(WinningTicket.of(winner, paid.seed))
+        rules.redemptions.send(WinningTicket.of(winner.key, winner.ticket, winner.sig, paid.seed))
 
 
 def quote_for(rules: PaymentRules | None, sender: str | None) -> Quote:

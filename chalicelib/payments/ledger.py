@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.payments.errors import refused
 from chalicelib.payments.recipient import CheckedPayment, PaidTicket
+from chalicelib.payments.winners import WinningTicket
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -194,6 +195,21 @@ class Ledger:
         item = self.balances.get_item(Key={"sender": sender}, ConsistentRead=True).get("Item")
         return int(item.get("balance", 0)) if item else 0  # type: ignore[arg-type]
 
+    def unsettled_winners(self, received_before_s: int) -> list[WinningTicket]:
+        """Winning tickets still pending that were received before ``received_before_s`` (their queue message
+        may have been lost: a crash between recording and queuing, or a message that went to the DLQ)."""
+        found: list[WinningTicket] = []
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "won = :t AND redemption = :p AND receivedAt < :b",
+            "ExpressionAttributeValues": {":t": True, ":p": Redemption.PENDING.value, ":b": received_before_s},
+        }
+        while True:
+            page = self.tickets.scan(**kwargs)
+            found += [WinningTicket.parse(str(i["message"])) for i in page.get("Items", []) if "message" in i]
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def ticket(self, key: str) -> dict[str, Any] | None:
         """A ticket record by ``recipientRandHash:senderNonce``."""
         return self.tickets.get_item(Key={"id": key}, ConsistentRead=True).get("Item")
@@ -237,4 +253,6 @@ def _ticket_item(t: PaidTicket, payment: CheckedPayment, job_id: str, now_s: int
     }
     if t.won:
         item["redemption"] = Redemption.PENDING.value
+        # What the redemption queue carries, kept so that a winner whose message was lost is sent again.
+        item["message"] = WinningTicket.of(t.key, ticket, t.sig, payment.seed).body()
     return item

@@ -13,18 +13,15 @@ records, per ticket, the transaction and its share of the gas.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
-
-from chalicelib.chain.tickets import Bytes32, Ticket
 from chalicelib.core.logs import logger
 from chalicelib.payments.chainview import ChainView
 from chalicelib.payments.ledger import Ledger, Redemption
-from chalicelib.payments.recipient import PaidTicket, RecipientTerms, rand_for_ticket
+from chalicelib.payments.recipient import RecipientTerms, rand_for_ticket
+from chalicelib.payments.winners import WinningTicket
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -45,41 +42,6 @@ FINAL_REVERTS = {
     "ticket_broker_replaced",
     "ticket_face_value_too_large",
 }
-
-
-class WinningTicket(BaseModel):
-    """One redemption-queue message."""
-
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    ticket: Ticket
-    sig: bytes
-    seed: Bytes32
-
-    @classmethod
-    def of(cls, paid: PaidTicket, seed: bytes) -> WinningTicket:
-        return cls(key=paid.key, ticket=paid.ticket, sig=paid.sig, seed=seed)
-
-    def body(self) -> str:
-        return json.dumps(
-            {
-                "key": self.key,
-                "ticket": self.ticket.model_dump(mode="json"),
-                "sig": "0x" + bytes(self.sig).hex(),
-                "seed": "0x" + self.seed.hex(),
-            }
-        )
-
-    @classmethod
-    def parse(cls, body: str) -> WinningTicket:
-        data = json.loads(body)
-        return cls(
-            key=data["key"],
-            ticket=Ticket.model_validate(data["ticket"]),
-            sig=bytes.fromhex(data["sig"].removeprefix("0x")),
-            seed=data["seed"],
-        )
 
 
 class RedemptionQueue:
@@ -188,3 +150,21 @@ def handle_redemptions(
     batch = [Received(r["messageId"], WinningTicket.parse(r["body"])) for r in event.get("Records", [])]
     retry = redeem_batch(batch, terms=terms, protocol=protocol, tx=tx, view=view, ledger=ledger)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}
+
+
+#: A pending winner older than this is sent to the queue again (its message may have been lost).
+REQUEUE_AFTER_S = 120
+
+
+def requeue_unsettled(ledger: Ledger, queue: RedemptionQueue, now_s: int) -> int:
+    """Send again every winning ticket still pending after ``REQUEUE_AFTER_S``; return how many.
+
+    The queue drops a message whose deduplication id (the ticket hash) it saw in the last five minutes, and
+    the redeemer skips what is already redeemed, so sending again never pays twice.
+    """
+    winners = ledger.unsettled_winners(now_s - REQUEUE_AFTER_S)
+    for winner in winners:
+        queue.send(winner)
+    if winners:
+        logger.warning("winning tickets sent to the redemption queue again", tickets=len(winners))
+    return len(winners)

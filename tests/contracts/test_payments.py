@@ -35,7 +35,7 @@ from chalicelib.payments.ledger import Ledger, Redemption
 from chalicelib.payments.models import PaidJob, Price, TicketSenderParams
 from chalicelib.payments.pricing import job_pixels
 from chalicelib.payments.recipient import RecipientTerms, quote, recipient_secret
-from chalicelib.payments.redemption import RedemptionQueue, handle_redemptions
+from chalicelib.payments.redemption import REQUEUE_AFTER_S, RedemptionQueue, handle_redemptions, requeue_unsettled
 from chalicelib.payments.rpcview import RpcChainView
 from chalicelib.payments.sender import NonceCounter, Payer, QuoteBook, SenderTerms
 from chalicelib.streams.profiles import DEFAULT_PROFILES
@@ -360,3 +360,15 @@ def test_a_winning_ticket_past_its_validity_is_dropped_unredeemed(chain: Chain, 
     assert lottery.credited() == before
     saved = lottery.ledger.ticket(json.loads(records[0]["body"])["key"])
     assert saved is not None and saved["redemption"] == Redemption.EXPIRED
+
+
+def test_a_winner_whose_queue_message_was_lost_is_sent_again_and_paid_once(lottery: Market) -> None:
+    lottery.send(lottery.paid(1))
+    lottery.sqs.purge_queue(QueueUrl=lottery.redemptions.url)  # the message is lost
+    now = lottery.rules.now_ms // 1000
+    assert requeue_unsettled(lottery.ledger, lottery.redemptions, now) == 0  # still fresh: it may be on its way
+    assert requeue_unsettled(lottery.ledger, lottery.redemptions, now + REQUEUE_AFTER_S + 1) == 1
+    before = lottery.credited()
+    assert lottery.redeem(lottery.winners()) == []
+    assert lottery.credited() - before == FACE_VALUE
+    assert requeue_unsettled(lottery.ledger, lottery.redemptions, now + 10 * REQUEUE_AFTER_S) == 0  # redeemed now
