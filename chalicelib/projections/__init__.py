@@ -23,5 +23,7 @@ Design, so that a reorg or a restart leaves the projections equal to a fresh rea
   the cursor's block gone from the chain (a reorg): it walks back through the journal to the newest poll
   whose last block is still there, resumes after it, and re-reads every entity the orphaned polls touched.
   A pending poll (the poller stopped mid-send) is made good the same way. Entities untouched since the fork
-  are the same on both forks, so after the poll every entity equals its state on the new chain.
+  are the same on both forks, so after the poll every entity equals its state on the new chain. One that only
+  an orphaned fork knew re-reads as the contracts' zero state, which ``view`` answers as it answers for an
+  entity never projected (an orchestrator in it is not listed: ``OrchestratorState.known``).
 """

@@ -43,6 +43,24 @@ class OrchestratorState(_State):
     def key(self) -> str:
         return orchestrator_key(self.address)
 
+    @property
+    def known(self) -> bool:
+        """Whether the contracts hold anything for the address: one they never saw reads all zero, and so does
+        one that only an orphaned fork knew, re-read after the reorg."""
+        return bool(
+            self.total_stake
+            or self.registered
+            or self.activation_round
+            or self.deactivation_round
+            or self.reward_cut
+            or self.fee_share
+            or self.next_reward_cut
+            or self.next_fee_share
+            or self.service_uri
+            or self.price_per_unit
+            or self.pixels_per_unit
+        )
+
 
 class SenderState(_State):
     """A broadcaster's funds in the TicketBroker (``getSenderInfo``)."""

@@ -55,7 +55,9 @@ class PollResult:
 
 
 def _canonical(w3: Web3, number: int, block_hash: str) -> bool:
-    if number < 0:
+    if number < 0 or not block_hash:
+        # No hash: the starting point before the deployment (no poll committed yet), which no reorg can orphan;
+        # a first poll that stopped mid-send is then made good as a pending one, not as a reorg past the journal.
         return True
     try:
         return "0x" + bytes(w3.eth.get_block(number)["hash"]).hex() == block_hash

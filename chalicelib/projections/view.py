@@ -106,12 +106,17 @@ class ProjectedChainView:
         return broker.ticket_validity_period
 
     def orchestrators(self) -> list[OrchestratorView]:
-        """Every orchestrator the chain knows of (registered, advertised, or once either), largest stake first."""
+        """Every orchestrator the chain knows of (registered, advertised, or once either), largest stake first.
+
+        An orchestrator only an orphaned fork knew keeps its item (re-read as the contracts' zero state, its
+        version guarding against the orphaned poll's late messages) but is not listed: a fresh read of the
+        chain would not find it.
+        """
         round_ = self.round_number()
         views = []
         for state in self.store.of_kind("orchestrator"):
             o = _is(state, OrchestratorState)
-            if o is None:
+            if o is None or not o.known:
                 continue
             cut, share = terms_in(o, round_)
             views.append(

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from eth_account.signers.local import LocalAccount
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 from web3.exceptions import ContractLogicError
@@ -23,7 +23,7 @@ from chalicelib.chain.protocol import Protocol
 from chalicelib.payments.rpcview import RpcChainView
 from chalicelib.projections.cursor import CursorStore
 from chalicelib.projections.models import ChainMessage, OrchestratorView
-from chalicelib.projections.poller import poll
+from chalicelib.projections.poller import PollResult, poll
 from chalicelib.projections.projector import project_chain_events
 from chalicelib.projections.queue import ChainEventQueue
 from chalicelib.projections.store import ProjectionStore
@@ -66,14 +66,15 @@ class Pipeline:
     def store(self) -> ProjectionStore:
         return ProjectionStore(self.tables["projections"])
 
-    def poll(self, crash_after: int | None = None) -> None:
-        """One poll by a freshly started poller (nothing kept in memory between polls)."""
+    def poll(self, crash_after: int | None = None) -> PollResult | None:
+        """One poll by a freshly started poller (nothing kept in memory between polls); None if it crashed."""
         queue: Any = ChainEventQueue(self.sqs, self.url)
         if crash_after is not None:
             queue = CrashingQueue(queue, crash_after)
         cursors = CursorStore(self.tables["chaincursor"])
         with suppress(Crash):
-            poll(self.protocol, cursors, queue, self.store, confirmations=self.confirmations, max_blocks=10_000)
+            return poll(self.protocol, cursors, queue, self.store, confirmations=self.confirmations, max_blocks=10_000)
+        return None
 
     def project(self) -> int:
         """Deliver what is queued to the projector, ten at a time, as Lambda does; return how many."""
@@ -94,8 +95,13 @@ class Pipeline:
             delivered += len(got)
 
     def sync(self) -> None:
-        self.poll()
-        self.project()
+        """Poll up to the confirmed head (however long the session's chain is) and project it all."""
+        while True:
+            result = self.poll()
+            assert result is not None
+            self.project()
+            if result.to_block >= self.protocol.w3.eth.block_number - self.confirmations:
+                return
 
 
 @contextmanager
@@ -151,7 +157,9 @@ def assert_projection_is_fresh(chain: Chain, p: Pipeline, orchestrators: Sequenc
             assert projected.sender_funds(s, o) == rpc.sender_funds(s, o), (s, o)
     expected = fresh_orchestrators(chain, orchestrators)
     assert [v for v in projected.orchestrators() if v.address in set(orchestrators)] == expected
-    assert projected.active_orchestrators() == [v for v in expected if v.active]
+    assert [v for v in projected.active_orchestrators() if v.address in set(orchestrators)] == [
+        v for v in expected if v.active
+    ]
 
 
 # --- examples -------------------------------------------------------------------------------------------
@@ -261,12 +269,24 @@ def test_a_poller_stopped_mid_send_neither_skips_nor_repeats(chain: Chain, monke
 
 
 @dataclass
+class Fork:
+    """A snapshot of the chain and of the accounts it knew then (a reorg back to it forgets the later ones)."""
+
+    snapshot: Any
+    orchestrators: list[LocalAccount]
+    senders: list[LocalAccount]
+
+
+@dataclass
 class World:
-    """The accounts an example's operations act on."""
+    """The accounts an example's operations act on: those the chain knows now, and every one it ever made."""
 
     orchestrators: list[LocalAccount] = field(default_factory=list)
     senders: list[LocalAccount] = field(default_factory=list)
-    forks: list[Any] = field(default_factory=list)
+    forks: list[Fork] = field(default_factory=list)
+    # Orphaned ones too: the projections must answer for them as a fresh read does (they are strangers now).
+    ever_orchestrators: list[LocalAccount] = field(default_factory=list)
+    ever_senders: list[LocalAccount] = field(default_factory=list)
 
 
 def _try(chain: Chain, fn: Any, sender: str, value: int = 0) -> None:
@@ -279,8 +299,10 @@ def apply(op: tuple[Any, ...], chain: Chain, p: Pipeline, w: World) -> None:
     kind = op[0]
     if kind == "register" and len(w.orchestrators) < 3:
         w.orchestrators.append(chain.register(op[1] * LPT, reward_cut=op[2], fee_share=op[3]))
+        w.ever_orchestrators.append(w.orchestrators[-1])
     elif kind == "sender" and len(w.senders) < 2:
         w.senders.append(chain.new_account())
+        w.ever_senders.append(w.senders[-1])
     elif kind == "delegate" and w.orchestrators:
         d = chain.new_account(lpt=op[2] * LPT)
         _try(
@@ -314,10 +336,12 @@ def apply(op: tuple[Any, ...], chain: Chain, p: Pipeline, w: World) -> None:
         if not op[1]:
             _try(chain, chain.rounds.functions.initializeRound(), chain.owner)
     elif kind == "fork":
-        w.forks.append(chain.rpc("evm_snapshot", []))
+        w.forks.append(Fork(chain.rpc("evm_snapshot", []), list(w.orchestrators), list(w.senders)))
     elif kind == "reorg" and w.forks:
-        assert chain.rpc("evm_revert", [w.forks.pop()]) is True
+        fork = w.forks.pop()
+        assert chain.rpc("evm_revert", [fork.snapshot]) is True
         chain.mine(1)
+        w.orchestrators, w.senders = fork.orchestrators, fork.senders
     elif kind == "poll":
         p.sync()
         check(chain, p, w)
@@ -328,8 +352,17 @@ def apply(op: tuple[Any, ...], chain: Chain, p: Pipeline, w: World) -> None:
 
 
 def check(chain: Chain, p: Pipeline, w: World) -> None:
-    addresses = [o.address for o in w.orchestrators]
-    assert_projection_is_fresh(chain, p, addresses, [s.address for s in w.senders])
+    """The projections equal a fresh read, for the accounts the chain knows and for those only an orphaned fork
+    knew (no orchestrator listed, no funds)."""
+    orchestrators = [o.address for o in w.orchestrators]
+    assert_projection_is_fresh(chain, p, orchestrators, [s.address for s in w.senders])
+    gone = {o.address for o in w.ever_orchestrators} - set(orchestrators)
+    gone_senders = {s.address for s in w.ever_senders} - {s.address for s in w.senders}
+    rpc, projected = RpcChainView(p.protocol), ProjectedChainView(p.store)
+    assert [v for v in projected.orchestrators() if v.address in gone] == []
+    for s in gone_senders:
+        for o in [*orchestrators, *gone]:
+            assert projected.sender_funds(s, o) == rpc.sender_funds(s, o), (s, o)
 
 
 small = st.integers(min_value=0, max_value=7)
@@ -361,6 +394,18 @@ OPS = st.one_of(
     before=st.lists(OPS, min_size=2, max_size=8),
     orphaned=st.lists(OPS, min_size=1, max_size=6),
     after=st.lists(OPS, min_size=0, max_size=6),
+)
+# An orchestrator registered only on the orphaned branch: never projected (the poll before it crashed) ...
+@example(
+    before=[("fork",), ("unbond", 2, 1)],
+    orphaned=[("crash", 2, False), ("register", 2, 0, 0), ("reorg",)],
+    after=[("fund", 6, True, 7)],
+)
+# ... and projected, then orphaned (re-read as the contracts' zero state).
+@example(
+    before=[("poll",), ("round", True)],
+    orphaned=[("register", 2, 100_000, 500_000), ("advertise", 1, 1200), ("sender",), ("fund", 1, True, 5), ("poll",)],
+    after=[("round", True)],
 )
 def test_projections_equal_a_fresh_read_after_any_history(
     chain: Chain,
