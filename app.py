@@ -239,6 +239,7 @@ if settings().has_role("orchestrator") and settings().mode == "onchain":
             tx=wiring.tx_sender(),
             view=wiring.rpc_view(),
             ledger=wiring.ledger(),
+            queue=wiring.redemptions(),
         )
 
     @app.schedule(Rate(5, unit=Rate.MINUTES))

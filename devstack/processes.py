@@ -85,6 +85,20 @@ class Supervisor:
         """Wait until ``ready()`` holds; fail early if the process dies."""
         wait_until(ready, timeout, name, lambda: self.exited(name))
 
+    def stop_one(self, name: str, grace_s: float = 5.0) -> None:
+        """Stop one recorded process (SIGTERM, then SIGKILL after ``grace_s``) and forget it."""
+        if is_running(self.records[name]):
+            _signal(int(self.records[name]["pid"]), signal.SIGTERM)
+            if not self._gone(name, time.monotonic() + grace_s):
+                _signal(int(self.records[name]["pid"]), signal.SIGKILL)
+                self._gone(name, time.monotonic() + 2)
+        child = self._children.pop(name, None)
+        if child is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(2)
+        del self.records[name]
+        self._changed()
+
     def stop(self, last: Collection[str] = (), grace_s: float = 5.0) -> None:
         """Stop every recorded process, ``last`` after the others: SIGTERM, then SIGKILL after ``grace_s``."""
         for group in ([n for n in self.records if n not in last], [n for n in self.records if n in last]):

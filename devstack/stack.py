@@ -313,6 +313,17 @@ class LocalStack:
         self._state["api_key"] = key
         self._save()
 
+    def stop_stage(self, stage: str) -> None:
+        """Stop one stage's HTTP front and event pump (as if its functions went down); its worker stays."""
+        self._processes.stop_one(f"serve-{stage}")
+
+    def start_stage(self, stage: str) -> None:
+        """Start one stage's HTTP front and event pump again, and return once it answers."""
+        spec = self._spec(stage)
+        self._processes.spawn(f"serve-{stage}", self._serve_cmd(spec), self.env_for(stage), self.url_of(stage))
+        answers = partial(endpoint_answers, self.url_of(stage), 0.5)
+        self._processes.wait_until(f"serve-{stage}", answers, STARTUP_TIMEOUT_S)
+
     def stop(self, grace_s: float = 5.0) -> None:
         """Stop every process the stack started (SIGTERM, then SIGKILL after ``grace_s``)."""
         self._processes.stop(last=_SERVICES, grace_s=grace_s)

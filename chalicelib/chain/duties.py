@@ -8,6 +8,7 @@ a race with another caller (someone initialized the round a moment earlier) is a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from eth_utils.address import to_checksum_address
@@ -35,15 +36,13 @@ def perform_round_duties(protocol: Protocol, tx: TxSender) -> RoundDuties:
     """Initialize the current round if needed, then call ``reward()`` for this key if it is due."""
     me = to_checksum_address(tx.address)
     round_ = protocol.current_round()
-    initialized = None
-    if not protocol.current_round_initialized():
-        initialized = _unless_done(tx, protocol.initialize_round(), "initializeRound")
-        if initialized is not None:
-            logger.info("round initialized", round=round_, tx=initialized.tx_hash, gas=initialized.gas_used)
+    initialized = ensure_round_initialized(protocol, tx)
     rewarded, minted = None, 0
     due = protocol.current_round_initialized() and protocol.is_active_transcoder(me)
     if due and protocol.transcoder(me).last_reward_round < round_:
-        rewarded = _unless_done(tx, protocol.reward(me), "reward")
+        rewarded = _unless_done(
+            tx, protocol.reward(me), "reward", lambda: protocol.transcoder(me).last_reward_round >= round_
+        )
         if rewarded is not None:
             events = protocol.bonding.events.Reward().get_logs(
                 from_block=rewarded.block_number, to_block=rewarded.block_number, argument_filters={"transcoder": me}
@@ -53,11 +52,23 @@ def perform_round_duties(protocol: Protocol, tx: TxSender) -> RoundDuties:
     return RoundDuties(round_, initialized, rewarded, minted)
 
 
-def _unless_done(tx: TxSender, fn: ContractFunction, what: str) -> Sent | None:
+def ensure_round_initialized(protocol: Protocol, tx: TxSender) -> Sent | None:
+    """Initialize the current round unless it is; return the transaction, or None if none was needed."""
+    if protocol.current_round_initialized():
+        return None
+    sent = _unless_done(tx, protocol.initialize_round(), "initializeRound", protocol.current_round_initialized)
+    if sent is not None:
+        logger.info("round initialized", round=protocol.current_round(), tx=sent.tx_hash, gas=sent.gas_used)
+    return sent
+
+
+def _unless_done(tx: TxSender, fn: ContractFunction, what: str, done: Callable[[], bool]) -> Sent | None:
+    """Send ``fn``; None if it reverts because someone did it first (its reason says so, or, for a revert
+    mined without a reason, ``done()`` now holds)."""
     try:
         return tx.send(fn)
     except ChainReverted as error:
-        if any(reason in error.message for reason in _ALREADY_DONE):
+        if any(reason in error.message for reason in _ALREADY_DONE) or done():
             logger.info(f"{what}: already done this round")
             return None
         raise

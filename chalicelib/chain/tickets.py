@@ -16,10 +16,9 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from coincurve import PrivateKey, PublicKey
-from eth_typing import ChecksumAddress
-from eth_utils.address import to_checksum_address
 from Crypto.Hash import keccak as _keccak256
-from eth_utils.address import is_hex_address
+from eth_typing import ChecksumAddress
+from eth_utils.address import is_hex_address, to_checksum_address
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 UINT256_MAX = 2**256 - 1

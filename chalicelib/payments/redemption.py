@@ -27,8 +27,11 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
     from chalicelib.chain.protocol import Protocol
+    from chalicelib.chain.tickets import Ticket
     from chalicelib.chain.transactions import TxSender
 
+#: How soon a winning ticket that could not be redeemed yet is tried again, in seconds.
+RETRY_AFTER_S = 10
 #: Revert codes that mean the ticket will never be paid (anything else is retried within its validity).
 FINAL_REVERTS = {
     "ticket_not_winning",
@@ -58,6 +61,10 @@ class RedemptionQueue:
             extra = {"MessageGroupId": winner.ticket.recipient, "MessageDeduplicationId": winner.ticket.hash().hex()}
         return self._sqs.send_message(QueueUrl=self.url, MessageBody=winner.body(), **extra)["MessageId"]
 
+    def retry_in(self, receipt_handle: str, seconds: int) -> None:
+        """Have a received message come back in ``seconds`` rather than after the whole visibility timeout."""
+        self._sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds)
+
 
 @dataclass(frozen=True)
 class Received:
@@ -77,6 +84,7 @@ def redeem_batch(
     ledger: Ledger,
 ) -> list[str]:
     """Redeem what can be redeemed of ``batch``; return the ids of messages to retry later."""
+    from chalicelib.chain.duties import ensure_round_initialized
     from chalicelib.chain.transactions import ChainReverted, ChainUnavailable
 
     retry: list[str] = []
@@ -102,6 +110,11 @@ def redeem_batch(
         ready.append(item)
     if not ready:
         return retry
+    try:
+        ensure_round_initialized(protocol, tx)  # a ticket cannot be redeemed in a round not yet initialized
+    except (ChainReverted, ChainUnavailable) as error:
+        logger.warning("could not initialize the round; redemption retried later", error=str(error))
+        return retry + [r.message_id for r in ready]
     args = [
         (r.winner.ticket, bytes(r.winner.sig), rand_for_ticket(terms, r.winner.ticket, r.winner.seed)) for r in ready
     ]
@@ -123,7 +136,7 @@ def redeem_batch(
         logger.warning("redemption reverted; retried later", reason=error.code, tickets=len(ready))
         return retry + [r.message_id for r in ready]
     gas_each = sent.gas_used // len(ready)
-    for r in ready:
+    for r, arg in zip(ready, args, strict=True):
         w = r.winner
         if protocol.broker.functions.isTicketUsed(w.ticket.hash(), w.ticket.creation_round).call():
             ledger.set_redemption(
@@ -132,9 +145,28 @@ def redeem_batch(
             logger.info(
                 "winning ticket redeemed", ticket=w.key, tx=sent.tx_hash, gas=gas_each, face_value=w.ticket.face_value
             )
-        else:  # skipped inside the batch: retried while it is valid
-            retry.append(r.message_id)
+        else:  # skipped inside the batch: ask the broker why, then give up or retry while it is valid
+            reason = _refusal(protocol, tx.address, arg)
+            if reason in FINAL_REVERTS:
+                ledger.set_redemption(w.key, Redemption.FAILED, reason=reason)
+                logger.error("winning ticket refused for good", ticket=w.key, reason=reason)
+            else:
+                logger.warning("winning ticket skipped in its batch; retried later", ticket=w.key, reason=reason)
+                retry.append(r.message_id)
     return retry
+
+
+def _refusal(protocol: Protocol, sender: str, arg: tuple[Ticket, bytes, int]) -> str | None:
+    """Why the broker would refuse this ticket now (a stable code), or None if it would pay it."""
+    from web3.exceptions import ContractLogicError
+
+    from chalicelib.chain.protocol import revert_code
+
+    try:
+        protocol.redeem_winning_ticket(*arg).call({"from": sender})
+    except ContractLogicError as error:
+        return revert_code(str(error.message or error))
+    return None
 
 
 def handle_redemptions(
@@ -145,10 +177,20 @@ def handle_redemptions(
     tx: TxSender,
     view: ChainView,
     ledger: Ledger,
+    queue: RedemptionQueue | None = None,
 ) -> dict[str, Any]:
-    """The redemption queue's handler: redeem the batch, answer Lambda's partial-failure response."""
-    batch = [Received(r["messageId"], WinningTicket.parse(r["body"])) for r in event.get("Records", [])]
+    """The redemption queue's handler: redeem the batch, answer Lambda's partial-failure response.
+
+    A message to retry comes back after ``RETRY_AFTER_S`` (when ``queue`` is given), not the queue's whole
+    visibility timeout: a ticket has a round or two to be redeemed in.
+    """
+    records = event.get("Records", [])
+    batch = [Received(r["messageId"], WinningTicket.parse(r["body"])) for r in records]
     retry = redeem_batch(batch, terms=terms, protocol=protocol, tx=tx, view=view, ledger=ledger)
+    if queue is not None:
+        for record in records:
+            if record["messageId"] in retry and record.get("receiptHandle"):
+                queue.retry_in(record["receiptHandle"], RETRY_AFTER_S)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in retry]}
 
 

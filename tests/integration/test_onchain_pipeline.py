@@ -1,0 +1,152 @@
+"""On-chain mode end to end: Anvil with the protocol, two orchestrators registered on it with their own keys,
+stakes and prices, a funded gateway, moto over HTTP, the event pump and real workers.
+
+Segments are paid with tickets; the orchestrators' redeemers get the winning ones paid on chain. Whatever
+happens on the way (a winning ticket's message delivered again, an orchestrator's functions stopped while
+its queue holds winners, then started again), the ETH the TicketBroker credits each orchestrator equals
+the face values of the winning tickets it redeemed, and no ticket is redeemed twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from web3 import Web3
+
+from chalicelib.chain.protocol import Protocol
+from devstack import network
+from devstack.net import free_port
+from devstack.payments import OrchestratorPayments, payments_report, wait_for_payments
+from devstack.stack import LocalStack
+from tests.integration.conftest import STACK_ENV, Api, playlist_segments, wait_for
+from tests.media import segment_bytes
+
+pytestmark = pytest.mark.slow
+
+#: One ticket in two wins here (face value twice the expected value), so a few segments win for sure.
+FACE_VALUE = 2 * network.TICKET_EV_WEI
+
+
+@pytest.fixture(scope="module")
+def onchain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    env = {**STACK_ENV, "LP_TICKET_FACE_VALUE_WEI": str(FACE_VALUE)}
+    local = LocalStack.on_free_ports(
+        tmp_path_factory.mktemp("onchain"), onchain=True, chain_port=free_port(), extra_env=env
+    )
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="module")
+def api(onchain: LocalStack) -> Api:
+    return Api(onchain.gateway_url, onchain.api_key, requests.Session())
+
+
+def _protocol(stack: LocalStack) -> Protocol:
+    return Protocol.from_file(Web3(Web3.HTTPProvider(stack.chain_url)), stack.deployment_file)
+
+
+def _ready(api: Api, stream: dict[str, Any], seqs: range) -> None:
+    """Wait until every segment in ``seqs`` is listed in the stream's 240p0 playlist (transcoded)."""
+
+    def listed() -> bool:
+        names = playlist_segments(api.get(f"/hls/{stream['playbackId']}/240p0/index.m3u8").text)
+        return all(any(n.endswith(f"/{seq}.ts") or n == f"{seq}.ts" for n in names) for seq in seqs)
+
+    wait_for(listed, 90, what=f"segments {list(seqs)} of {stream['id']} listed")
+
+
+def _redeemed_on_chain(protocol: Protocol, recipient: str) -> list[str]:
+    """The hashes of the tickets the TicketBroker paid to ``recipient`` (one event per payment)."""
+    events = protocol.broker.events.WinningTicketRedeemed().get_logs(
+        from_block=protocol.deployment.block_number, argument_filters={"recipient": recipient}
+    )
+    return [json.dumps({k: str(v) for k, v in dict(e["args"]).items()}, sort_keys=True) for e in events]
+
+
+def _check_books(stack: LocalStack, report: list[OrchestratorPayments]) -> None:
+    protocol = _protocol(stack)
+    for o in report:
+        assert o.unsettled == 0, o
+        assert o.credited == o.redeemed_face_value, o  # the chain paid exactly what the ledger says it redeemed
+        paid = _redeemed_on_chain(protocol, o.address)
+        assert len(paid) == len(set(paid)) == o.redeemed, o  # each redeemed ticket paid once
+
+
+def _send_again(stack: LocalStack, o: OrchestratorPayments) -> int:
+    """Deliver every winning ticket's redemption message once more (new deduplication ids); return how many."""
+    ddb = stack.session().resource("dynamodb", endpoint_url=stack.endpoint_url)
+    items = ddb.Table(stack.settings(o.name).name("tickets")).scan(ConsistentRead=True)["Items"]
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=stack.settings(o.name).queue_name("redemptions"))["QueueUrl"]
+    sent = 0
+    for item in items:
+        if item.get("won"):
+            sqs.send_message(
+                QueueUrl=url,
+                MessageBody=str(item["message"]),
+                MessageGroupId=o.address,
+                MessageDeduplicationId=f"again-{item['id']}".replace(":", "-")[:128],
+            )
+            sent += 1
+    wait_for(lambda: _queue_empty(sqs, url), 60, what=f"{o.name}'s redemption queue drained")
+    return sent
+
+
+def _queue_empty(sqs: Any, url: str) -> bool:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return all(attributes[n] == "0" for n in names)
+
+
+def test_paid_segments_credit_each_orchestrator_the_face_value_of_its_redeemed_tickets(
+    onchain: LocalStack, api: Api
+) -> None:
+    segments = segment_bytes("360p", n=3)
+    streams = [api.create_stream(f"paid-{i}") for i in range(3)]
+    for stream in streams:
+        for seq, body in enumerate(segments):
+            response = api.push(stream["streamKey"], seq, body)
+            assert response.status_code == 202, response.text
+    for stream in streams:
+        _ready(api, stream, range(len(segments)))
+    report = wait_for_payments(onchain, timeout_s=90)
+    assert sum(o.received for o in report) >= 9  # at least a ticket per segment
+    assert sum(o.sent for o in report) == sum(o.received for o in report)  # every ticket sent was taken
+    assert sum(o.won for o in report) > 0 and sum(o.redeemed for o in report) == sum(o.won for o in report)
+    assert all(o.minted > 0 for o in report)  # each orchestrator called reward() in its first active round
+    _check_books(onchain, report)
+    # Every winner's message delivered again: nothing more is paid.
+    for o in report:
+        _send_again(onchain, o)
+    again = payments_report(onchain)
+    assert [(o.credited, o.redeemed) for o in again] == [(o.credited, o.redeemed) for o in report]
+    _check_books(onchain, again)
+
+
+def test_an_orchestrator_down_loses_no_segment_and_its_redeemer_resumes_its_queue(
+    onchain: LocalStack, api: Api
+) -> None:
+    stream = api.create_stream("failover")
+    segments = segment_bytes("360p", n=4)
+    first = api.push(stream["streamKey"], 0, segments[0])
+    assert first.status_code == 202, first.text
+    chosen = first.json()["orchestrator"]
+    name = next(o.name for o in onchain.orchestrators if onchain.address_of(o.name) == chosen)
+    onchain.stop_stage(name)  # its intake and its redeemer go down, its queue stays
+    try:
+        for seq in range(1, len(segments)):
+            response = api.push(stream["streamKey"], seq, segments[seq])
+            assert response.status_code == 202, response.text
+            assert response.json()["orchestrator"] != chosen  # the other one took it
+    finally:
+        onchain.start_stage(name)
+    _ready(api, stream, range(len(segments)))
+    _check_books(onchain, wait_for_payments(onchain, timeout_s=90))
