@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ import requests
 
 from chalicelib.auth.store import ApiKeyStore
 from chalicelib.core import aws
+from chalicelib.core.cache import RefreshingCache
 from chalicelib.core.clock import now_ms
 from chalicelib.core.errors import Unavailable
 from chalicelib.core.identity import address_of
@@ -42,8 +42,11 @@ from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.store import SegmentStore
 from chalicelib.streams.store import StreamStore
 
-#: How long a process keeps what it read of the chain's projections (rounds, funds, the active set), in s.
-VIEW_TTL_S = 1.0
+#: What a process read of the chain's projections (rounds, funds, the active set) is served as is for
+#: ``VIEW_FRESH_S`` seconds, then refreshed behind the requests, and read again on the request after
+#: ``VIEW_STALE_S`` (``core.cache``).
+VIEW_FRESH_S = 1.0
+VIEW_STALE_S = 30.0
 
 if TYPE_CHECKING:
     from chalicelib.chain.protocol import Protocol
@@ -67,7 +70,7 @@ class Wiring:
         # Kept per process, so that their short caches serve every request: the hot path reads little.
         self._cached_view: CachedChainView | None = None
         self._health: HealthBook | None = None
-        self._listing: tuple[float, list[OrchestratorEndpoint]] | None = None
+        self._listing: RefreshingCache[list[OrchestratorEndpoint]] = RefreshingCache(VIEW_FRESH_S, VIEW_STALE_S)
 
     @property
     def settings(self) -> Settings:
@@ -144,7 +147,7 @@ class Wiring:
         with self._lock:
             if self._cached_view is None:
                 inner = self.projected_view() if self.settings.chain_view == "projections" else self.rpc_view()
-                self._cached_view = CachedChainView(inner, ttl_s=VIEW_TTL_S)
+                self._cached_view = CachedChainView(inner, fresh_s=VIEW_FRESH_S, stale_s=VIEW_STALE_S)
             return self._cached_view
 
     def rpc_view(self) -> ChainView:
@@ -256,11 +259,11 @@ class Wiring:
         s = self.settings
         if s.mode != "onchain":
             return list(s.orchestrators)
-        listing = self._listing
-        if listing is None or time.monotonic() - listing[0] > VIEW_TTL_S:
-            found = on_chain_candidates(self.projected_view().active_orchestrators(), s.max_price_wei_per_pixel)
-            listing = self._listing = (time.monotonic(), found)
-        return list(listing[1])
+        view = self.projected_view()
+        listed = self._listing.get(
+            "candidates", lambda: on_chain_candidates(view.active_orchestrators(), s.max_price_wei_per_pixel)
+        )
+        return list(listed)
 
     def payer(self) -> Payer | None:
         """On-chain mode: what pays each job the gateway sends; None in off-chain mode."""

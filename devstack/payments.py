@@ -24,7 +24,7 @@ class OrchestratorPayments:
 
     name: str
     address: str
-    sent: int  # tickets the gateway made out to it
+    sent: int  # tickets that paid the segments it took (the gateway's segment records)
     received: int  # tickets its intake took
     won: int
     redeemed: int
@@ -52,9 +52,10 @@ def payments_report(stack: LocalStack) -> list[OrchestratorPayments]:
     """Every orchestrator's payments as of now."""
     protocol = Protocol.from_file(Web3(Web3.HTTPProvider(stack.chain_url)), stack.deployment_file)
     sent: dict[str, int] = {}
-    for item in _scan(stack, stack.gateway.name, "nonces"):
-        recipient = str(item.get("recipient", "")).lower()
-        sent[recipient] = sent.get(recipient, 0) + int(item["nonce"])
+    for item in _scan(stack, stack.gateway.name, "segments"):
+        if "tickets" in item:
+            recipient = str(item.get("orchestrator", "")).lower()
+            sent[recipient] = sent.get(recipient, 0) + int(item["tickets"])
     report = []
     for spec in stack.orchestrators:
         address = stack.address_of(spec.name)

@@ -35,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHAIN_PORT = 8545
 STARTUP_TIMEOUT_S = 60.0
 #: How often schedules fire in an on-chain stack (the chain poller, round duties), in seconds.
-ONCHAIN_SCHEDULE_S = 2.0
+ONCHAIN_SCHEDULE_S = 3.0
 # Stopped after everything else, so that nothing polls a vanished endpoint.
 _SERVICES = ("moto", "anvil")
 
@@ -276,19 +276,20 @@ class LocalStack:
     def _wait_for_projections(self, deadline: float) -> None:
         """Wait until the gateway's projections list every orchestrator as active (its first chain polls)."""
         from chalicelib.projections.store import ProjectionStore
-        from chalicelib.projections.view import ProjectedChainView
+        from chalicelib.projections.view import NotProjectedYet, ProjectedChainView
 
         ddb = self.session().resource("dynamodb", endpoint_url=self.endpoint_url)
-        view = ProjectedChainView(ProjectionStore(ddb.Table(self.settings(self.gateway.name).name("projections"))))
         wanted = {self.address_of(o.name).lower() for o in self.orchestrators}
+        for spec in self.stages:  # every stage keeps its own projections
+            view = ProjectedChainView(ProjectionStore(ddb.Table(self.settings(spec.name).name("projections"))))
 
-        def projected() -> bool:
-            try:
-                return wanted <= {o.address.lower() for o in view.active_orchestrators()}
-            except Exception:  # nothing projected yet
-                return False
+            def projected(view: ProjectedChainView = view) -> bool:
+                try:
+                    return wanted <= {o.address.lower() for o in view.active_orchestrators()}
+                except NotProjectedYet:
+                    return False
 
-        self._processes.wait_until(f"serve-{self.gateway.name}", projected, max(deadline - time.monotonic(), 30))
+            self._processes.wait_until(f"serve-{spec.name}", projected, max(deadline - time.monotonic(), 30))
 
     def _serve_cmd(self, spec: StageSpec) -> list[str]:
         cmd = [sys.executable, "-m", "devstack", "serve", "--stage", spec.name, "--host", self.host]

@@ -140,7 +140,8 @@ def _take_segment(gw: Gateway, stream: StreamRecord, seq: int, body: bytes, dura
         now_ms=received_at,
         weights=Weights(stake=gw.settings.selection_stake_weight, uniform=1 - gw.settings.selection_stake_weight),
     )
-    gw.segments.mark_dispatched(stream.id, seq, chosen.address, job_id(stream.id, seq))
+    tickets = gw.payer.tickets_paid(job_id(stream.id, seq)) if gw.payer is not None else None
+    gw.segments.mark_dispatched(stream.id, seq, chosen.address, job_id(stream.id, seq), tickets)
     if stream.orchestrator != chosen.address:
         gw.streams.set_orchestrator(stream.id, chosen.address)
     logger.info("segment accepted", orchestrator=chosen.address, bytes=len(body))

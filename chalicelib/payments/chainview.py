@@ -8,22 +8,31 @@ on the hot path); tools and tests may answer from the chain itself (``chalicelib
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, cast
 
-_T = TypeVar("_T")
+from chalicelib.core.cache import RefreshingCache
 
 
 @dataclass(frozen=True)
 class RoundView:
-    """The current round: its number, the block hash recorded for it (zero bytes until initialized)."""
+    """The current round (``number``) and the last initialized one, with the block hash recorded for it.
+
+    Tickets are made in the last initialized round, as in Livepeer: between a round's start and its
+    initialization, the round before is still the one a ticket can name (it stays redeemable for
+    ``ticketValidityPeriod`` rounds from it).
+    """
 
     number: int
-    block_hash: bytes
-    initialized: bool
+    last_initialized: int
+    last_initialized_block_hash: bytes
+
+    @property
+    def initialized(self) -> bool:
+        """Whether the current round is initialized."""
+        return self.last_initialized == self.number
 
 
 @dataclass(frozen=True)
@@ -65,38 +74,33 @@ class ChainView(Protocol):
 
 
 class CachedChainView:
-    """A ``ChainView`` whose answers are kept ``ttl_s`` seconds, per process.
+    """A ``ChainView`` answered from memory, refreshed behind the requests (``core.cache``).
 
-    The chain moves a block every second or so and the projections follow it by their poll interval, so a
-    second's staleness costs nothing in accuracy and saves the hot path (every segment, both sides) a
-    handful of DynamoDB reads.
+    The chain moves a block every second or so and the projections follow it by their poll interval, so an
+    answer ``fresh_s`` old costs nothing in accuracy; one up to ``stale_s`` old is still served while it is
+    read again in the background, so the hot path (every segment, both sides) almost never waits for a read.
     """
 
-    def __init__(self, inner: ChainView, ttl_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        inner: ChainView,
+        fresh_s: float = 1.0,
+        stale_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        background: bool = True,
+    ) -> None:
         self.inner = inner
-        self.ttl_s = ttl_s
-        self._clock = clock
-        self._kept: dict[tuple[str, ...], tuple[float, Any]] = {}
-        self._lock = threading.Lock()
-
-    def _cached(self, key: tuple[str, ...], read: Callable[[], _T]) -> _T:
-        now = self._clock()
-        with self._lock:
-            kept = self._kept.get(key)
-        if kept is not None and now - kept[0] < self.ttl_s:
-            return cast(_T, kept[1])
-        value = read()
-        with self._lock:
-            self._kept[key] = (now, value)
-        return value
+        self._cache: RefreshingCache[Any] = RefreshingCache(fresh_s, stale_s, clock)
+        self._background = background
 
     def current_round(self) -> RoundView:
-        return self._cached(("round",), self.inner.current_round)
+        return cast(RoundView, self._cache.get("round", self.inner.current_round, self._background))
 
     def sender_funds(self, sender: str, recipient: str) -> SenderFunds:
-        return self._cached(
-            ("funds", sender.lower(), recipient.lower()), lambda: self.inner.sender_funds(sender, recipient)
+        key = ("funds", sender.lower(), recipient.lower())
+        return cast(
+            SenderFunds, self._cache.get(key, lambda: self.inner.sender_funds(sender, recipient), self._background)
         )
 
     def ticket_validity_period(self) -> int:
-        return self._cached(("validity",), self.inner.ticket_validity_period)
+        return cast(int, self._cache.get("validity", self.inner.ticket_validity_period, self._background))

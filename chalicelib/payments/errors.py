@@ -24,5 +24,4 @@ REFUSAL_CODES: dict[str, str] = {
     "sender_unlocking": "the sender started to unlock its deposit and reserve",
     "sender_underfunded": "the sender's deposit and reserve allocation cannot cover a ticket's face value",
     "insufficient_balance": "the tickets received so far are worth less than the job's fee",
-    "round_not_initialized": "the current round is not initialized, so no ticket can be made in it",
 }

@@ -113,7 +113,7 @@ class Quote(ApiModel):
 
     ticket_params: TicketParams
     price: Price
-    #: The last round tickets made from these parameters are taken in (the gateway asks again after it).
+    #: The last round in which tickets made from these parameters can still be redeemed.
     valid_through_round: int
 
 

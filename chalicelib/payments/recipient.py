@@ -98,26 +98,29 @@ def quote(terms: RecipientTerms, view: ChainView, sender: str, seed: bytes | Non
     """
     sender = to_checksum_address(sender)
     now = view.current_round()
-    if not now.initialized:
-        raise Unavailable("round_not_initialized", f"round {now.number} is not initialized yet; ask again shortly")
+    if now.last_initialized == 0 or not any(now.last_initialized_block_hash):
+        raise Unavailable("round_not_initialized", "no round is initialized yet; ask again shortly")
     funds = view.sender_funds(sender, terms.address)
     if funds.unlocking:
         raise refused("sender_unlocking", f"{sender} has started to unlock its deposit")
     face_value = min(terms.face_value, funds.deposit + funds.reserve_allocation)
     if face_value <= 0:
         raise refused("sender_underfunded", f"{sender} has no deposit or reserve allocation for {terms.address}")
+    created = now.last_initialized
     params = TicketParams(
         recipient=to_checksum_address(terms.address),
         face_value=face_value,
         win_prob=win_prob_for(terms.ticket_ev, face_value),
         recipient_rand_hash=b"\0" * 32,
         seed=seed if seed is not None else os.urandom(32),
-        expiration_params=ExpirationParams(creation_round=now.number, creation_round_block_hash=now.block_hash),
+        expiration_params=ExpirationParams(
+            creation_round=created, creation_round_block_hash=now.last_initialized_block_hash
+        ),
     )
     rand = _rand_for(terms, sender, params)
     params = params.model_copy(update={"recipient_rand_hash": recipient_rand_hash(rand)})
     validity = view.ticket_validity_period()
-    return Quote(ticket_params=params, price=terms.price, valid_through_round=now.number + max(validity - 2, 0))
+    return Quote(ticket_params=params, price=terms.price, valid_through_round=created + validity - 1)
 
 
 def check_payment(terms: RecipientTerms, view: ChainView, payment: Payment | None, signer: str) -> CheckedPayment:
@@ -135,7 +138,9 @@ def check_payment(terms: RecipientTerms, view: ChainView, payment: Payment | Non
         raise refused("ticket_params_unknown", "these ticket parameters were not quoted by this orchestrator")
     now = view.current_round()
     created = params.expiration_params.creation_round
-    if not 0 <= now.number - created < view.ticket_validity_period():
+    # Still redeemable (the broker's rule); one round ahead is a view of the round a moment older than the
+    # one that quoted (these parameters are this orchestrator's own, the HMAC says so).
+    if not -1 <= now.number - created < view.ticket_validity_period():
         raise refused("ticket_expired", f"tickets of round {created} are not taken in round {now.number}: ask again")
     if payment.expected_price.per_pixel < terms.price.per_pixel:
         raise refused("price_mismatch", f"this orchestrator asks {terms.price.per_pixel} wei per pixel, not less")

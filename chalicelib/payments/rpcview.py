@@ -13,9 +13,11 @@ class RpcChainView:
         self.protocol = protocol
 
     def current_round(self) -> RoundView:
-        """The current round, its recorded block hash and whether it is initialized."""
-        block_hash, number, initialized = self.protocol.rounds.functions.roundInfo(self.protocol.current_round()).call()
-        return RoundView(int(number), bytes(block_hash), bool(initialized))
+        """The current round, and the last initialized one with its recorded block hash."""
+        rounds = self.protocol.rounds.functions
+        last = int(rounds.lastInitializedRound().call())
+        block_hash, number, _ = rounds.roundInfo(last).call()
+        return RoundView(int(number), last, bytes(block_hash))
 
     def sender_funds(self, sender: str, recipient: str) -> SenderFunds:
         """The sender's deposit, ``recipient``'s claimable reserve, and the sender's unlock round."""

@@ -10,7 +10,7 @@ reserve allocation could pay.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING
@@ -75,8 +75,10 @@ def check_quote(quote: Quote, terms: SenderTerms, orchestrator: str, view: Chain
     if params.recipient.lower() != orchestrator.lower():
         raise QuoteRefused("quote_wrong_recipient", f"{orchestrator} quoted tickets to {params.recipient}")
     now = view.current_round().number
-    if not params.expiration_params.creation_round <= now <= quote.valid_through_round:
-        raise QuoteRefused("quote_expired", f"the quote is for round {params.expiration_params.creation_round}")
+    created = params.expiration_params.creation_round
+    # As the intake judges it (its view of the round may lag or lead ours by one at a round's turn).
+    if not -1 <= now - created < view.ticket_validity_period():
+        raise QuoteRefused("quote_expired", f"the quote is for round {created}, this is round {now}")
     if quote.price.per_pixel > Fraction(terms.max_price_per_pixel):
         raise QuoteRefused(
             "price_too_high",
@@ -92,26 +94,38 @@ def check_quote(quote: Quote, terms: SenderTerms, orchestrator: str, view: Chain
 
 
 class NonceCounter:
-    """Sender nonces per quote (keyed by its recipientRandHash): blocks of strictly increasing numbers.
+    """Sender nonces per quote (keyed by its recipientRandHash), handed out from blocks this process reserves.
 
-    Each item also names the quote's recipient, so the highest nonce per item sums to the tickets sent to it.
+    The table's counter moves by ``BLOCK`` at a time (one write per block, not per segment); each process
+    hands out its block's numbers in increasing order. Blocks never overlap, so no nonce is used twice by
+    any two of the gateway's functions, and each function's tickets carry strictly increasing nonces.
     """
+
+    BLOCK = 64
 
     def __init__(self, table: Table) -> None:
         self._table = table
+        self._blocks: dict[str, tuple[int, int]] = {}  # quote key -> (next, end exclusive)
+        self._lock = threading.Lock()
 
     def take(self, quote: Quote, count: int, ttl_s: int) -> int:
         """Reserve ``count`` nonces for ``quote``; return the first (the block is first .. first+count-1)."""
         key = "0x" + quote.ticket_params.recipient_rand_hash.hex()
-        answer = self._table.update_item(
-            Key={"id": key},
-            UpdateExpression="ADD nonce :n SET #ttl = :t, recipient = :r",
-            ExpressionAttributeNames={"#ttl": "ttl"},
-            ExpressionAttributeValues={":n": count, ":t": ttl_s, ":r": quote.ticket_params.recipient},
-            ReturnValues="UPDATED_NEW",
-        )
-        last = int(answer["Attributes"]["nonce"])  # type: ignore[arg-type]
-        return last - count + 1
+        with self._lock:
+            following, end = self._blocks.get(key, (0, 0))
+            if end - following < count:
+                size = max(count, self.BLOCK)
+                answer = self._table.update_item(
+                    Key={"id": key},
+                    UpdateExpression="ADD nonce :n SET #ttl = :t, recipient = :r",
+                    ExpressionAttributeNames={"#ttl": "ttl"},
+                    ExpressionAttributeValues={":n": size, ":t": ttl_s, ":r": quote.ticket_params.recipient},
+                    ReturnValues="UPDATED_NEW",
+                )
+                end = int(answer["Attributes"]["nonce"]) + 1  # type: ignore[arg-type]
+                following = end - size
+            self._blocks[key] = (following + count, end)
+            return following
 
 
 def make_payment(quote: Quote, terms: SenderTerms, first_nonce: int, count: int) -> Payment:
@@ -144,14 +158,11 @@ class QuoteBook:
         self._quotes: dict[str, Quote] = {}
         self._lock = threading.Lock()
 
-    def get(self, orchestrator: str, current_round: int) -> Quote | None:
-        """A held quote still good for ``current_round``."""
+    def get(self, orchestrator: str, last_initialized: int) -> Quote | None:
+        """A held quote made in the last initialized round (a newer initialized round calls for a new one)."""
         with self._lock:
             quote = self._quotes.get(orchestrator.lower())
-        if (
-            quote is None
-            or not quote.ticket_params.expiration_params.creation_round <= current_round <= quote.valid_through_round
-        ):
+        if quote is None or quote.ticket_params.expiration_params.creation_round < last_initialized:
             return None
         return quote
 
@@ -174,11 +185,11 @@ class Payer:
     book: QuoteBook
     http: requests.Session
     timeout_s: float
+    _paid: dict[str, int] = field(default_factory=dict)
 
     def quote(self, orchestrator: str, url: str) -> Quote:
         """A checked quote of ``orchestrator`` for the current round (asked for at most once per round)."""
-        now = self.view.current_round().number
-        held = self.book.get(orchestrator, now)
+        held = self.book.get(orchestrator, self.view.current_round().last_initialized)
         if held is not None:
             return held
         quote = fetch_quote(self.http, url, self.terms.address, self.timeout_s)
@@ -193,7 +204,12 @@ class Payer:
         fee = quote.price.fee(job_pixels(job))
         count = tickets_for(quote, fee)
         first = self.nonces.take(quote, count, ttl_s=job.created_at // 1000 + NONCE_TTL_S)
+        self._paid[job.job_id] = count
         return PaidJob(**dict(job), payment=make_payment(quote, self.terms, first, count))
+
+    def tickets_paid(self, job_id: str) -> int | None:
+        """How many tickets the last payment for ``job_id`` carried (forgotten once asked)."""
+        return self._paid.pop(job_id, None)
 
     def forget(self, orchestrator: str) -> None:
         """Drop the held quote (the orchestrator refused a payment made from it)."""

@@ -47,6 +47,19 @@ class ProjectionStore:
         item = self._table.get_item(Key={"key": key}, ConsistentRead=True).get("Item")
         return None if item is None else _STATE.validate_json(str(item["state"]))
 
+    def get_many(self, keys: list[str]) -> dict[str, EntityState]:
+        """The states of ``keys`` that were projected, in one read (BatchGetItem, consistent)."""
+        wanted: dict[str, Any] = {
+            self._table.name: {"Keys": [{"key": k} for k in dict.fromkeys(keys)], "ConsistentRead": True}
+        }
+        found: dict[str, EntityState] = {}
+        while wanted:
+            answer = self._table.meta.client.batch_get_item(RequestItems=wanted)
+            for item in answer.get("Responses", {}).get(self._table.name, []):
+                found[str(item["key"])] = _STATE.validate_json(str(item["state"]))
+            wanted = answer.get("UnprocessedKeys") or {}
+        return found
+
     def version(self, key: str) -> int | None:
         """The version the state of ``key`` was written with."""
         item = self._table.get_item(Key={"key": key}, ConsistentRead=True).get("Item")

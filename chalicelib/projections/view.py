@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from chalicelib.core.errors import Unavailable
 from chalicelib.payments.chainview import RoundView, SenderFunds
 from chalicelib.projections.models import (
     BROKER_KEY,
@@ -35,8 +36,11 @@ from chalicelib.projections.store import ProjectionStore
 _S = TypeVar("_S")
 
 
-class NotProjectedYet(Exception):
-    """The poller has not projected the chain yet (no head or clock)."""
+class NotProjectedYet(Unavailable):
+    """The poller has not projected the chain yet (no head or clock): a 503 the caller may retry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("chain_not_projected", message)
 
 
 def _is(state: EntityState | None, kind: type[_S]) -> _S | None:
@@ -59,42 +63,48 @@ class ProjectedChainView:
     def __init__(self, store: ProjectionStore) -> None:
         self.store = store
 
-    def _clock(self) -> tuple[ClockState, HeadState]:
-        clock = _is(self.store.get(CLOCK_KEY), ClockState)
-        head = _is(self.store.get(HEAD_KEY), HeadState)
+    def _clock(self, *more: str) -> tuple[ClockState, HeadState, dict[str, EntityState]]:
+        """The clock and head, and the states of ``more`` keys, in one read."""
+        found = self.store.get_many([CLOCK_KEY, HEAD_KEY, *more])
+        clock = _is(found.get(CLOCK_KEY), ClockState)
+        head = _is(found.get(HEAD_KEY), HeadState)
         if clock is None or head is None:
             raise NotProjectedYet("the chain poller has not projected the chain yet")
-        return clock, head
+        return clock, head, found
 
     def round_number(self) -> int:
         """The current round at the newest confirmed block."""
-        clock, head = self._clock()
+        clock, head, _ = self._clock()
         return clock.round_at(head.number)
 
     def current_round(self) -> RoundView:
-        """The current round, the block hash recorded for it (zero until initialized), whether it is."""
-        clock, head = self._clock()
+        """The current round, and the last initialized one with its recorded block hash."""
+        clock, head, _ = self._clock()
         number = clock.round_at(head.number)
-        recorded = _is(self.store.get(round_key(number)), RoundHashState)
+        last = clock.last_initialized_round
+        recorded = _is(self.store.get(round_key(last)), RoundHashState)
         block_hash = recorded.block_hash if recorded else ZERO_HASH
-        return RoundView(number, bytes.fromhex(block_hash.removeprefix("0x")), clock.last_initialized_round == number)
+        return RoundView(number, last, bytes.fromhex(block_hash.removeprefix("0x")))
 
     def sender_funds(self, sender: str, recipient: str) -> SenderFunds:
         """The sender's deposit, the reserve ``recipient`` may still claim this round, the unlock round."""
-        clock, head = self._clock()
+        keys = (sender_key(sender), orchestrator_key(recipient), claim_key(sender, recipient))
+        clock, head, found = self._clock(*keys)
         round_ = clock.round_at(head.number)
-        s = _is(self.store.get(sender_key(sender)), SenderState)
+        s = _is(found.get(keys[0]), SenderState)
         if s is None:
             return SenderFunds(0, 0, 0)
-        return SenderFunds(s.deposit, self._claimable(s, recipient, round_, clock.active_set_size), s.withdraw_round)
+        o = _is(found.get(keys[1]), OrchestratorState)
+        claim = _is(found.get(keys[2]), ClaimState)
+        return SenderFunds(s.deposit, self._claimable(s, o, claim, round_, clock.active_set_size), s.withdraw_round)
 
-    def _claimable(self, s: SenderState, recipient: str, round_: int, set_size: int) -> int:
+    def _claimable(
+        self, s: SenderState, o: OrchestratorState | None, claim: ClaimState | None, round_: int, set_size: int
+    ) -> int:
         # TicketBroker.claimableReserve
-        o = _is(self.store.get(orchestrator_key(recipient)), OrchestratorState)
         if o is None or not active_in(o, round_) or set_size == 0:
             return 0
         base = s.reserve + (s.claimed_in_round if s.read_round == round_ else 0)
-        claim = _is(self.store.get(claim_key(s.address, recipient)), ClaimState)
         already = claim.claimed if claim is not None and claim.read_round == round_ else 0
         return max(base // set_size - already, 0)
 

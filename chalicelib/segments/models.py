@@ -39,6 +39,8 @@ class SegmentRecord(BaseModel):
     duration_ms: int | None = None
     orchestrator: str | None = None
     job_id: str | None = None
+    # On-chain mode: how many tickets paid the orchestrator that took the job.
+    tickets: int | None = None
     # Set once the result arrives.
     renditions: dict[str, RenditionResult] = {}
     source_info: SourceInfo | None = None

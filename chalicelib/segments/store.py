@@ -45,20 +45,21 @@ class SegmentStore:
         item = self._table.get_item(Key={"streamId": stream_id, "seq": seq}, ConsistentRead=True).get("Item")
         return None if item is None else SegmentRecord.model_validate(item)
 
-    def mark_dispatched(self, stream_id: str, seq: int, orchestrator: str, job_id: str) -> None:
-        """Record which orchestrator took the job (unless a result already arrived)."""
-        self._update_if(
-            stream_id,
-            seq,
-            "SET #s = :d, orchestrator = :o, jobId = :j",
-            "#s = :r",
-            {
-                ":d": SegmentStatus.DISPATCHED.value,
-                ":o": orchestrator,
-                ":j": job_id,
-                ":r": SegmentStatus.RECEIVED.value,
-            },
-        )
+    def mark_dispatched(
+        self, stream_id: str, seq: int, orchestrator: str, job_id: str, tickets: int | None = None
+    ) -> None:
+        """Record which orchestrator took the job, and with how many tickets (unless a result already arrived)."""
+        values: dict[str, Any] = {
+            ":d": SegmentStatus.DISPATCHED.value,
+            ":o": orchestrator,
+            ":j": job_id,
+            ":r": SegmentStatus.RECEIVED.value,
+        }
+        update = "SET #s = :d, orchestrator = :o, jobId = :j"
+        if tickets is not None:
+            update += ", tickets = :t"
+            values[":t"] = tickets
+        self._update_if(stream_id, seq, update, "#s = :r", values)
 
     def set_declared_duration(self, stream_id: str, seq: int, duration_ms: int) -> None:
         """Take a broadcaster's stated duration (a pushed playlist's EXTINF) for a received segment."""

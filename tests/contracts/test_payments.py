@@ -372,3 +372,12 @@ def test_a_winner_whose_queue_message_was_lost_is_sent_again_and_paid_once(lotte
     assert lottery.redeem(lottery.winners()) == []
     assert lottery.credited() - before == FACE_VALUE
     assert requeue_unsettled(lottery.ledger, lottery.redemptions, now + 10 * REQUEUE_AFTER_S) == 0  # redeemed now
+
+
+def test_before_a_new_round_is_initialized_tickets_name_the_last_initialized_one(chain: Chain, market: Market) -> None:
+    chain.next_round(initialize=False)
+    fresh = quote(market.terms, market.view, market.gateway.address)
+    assert fresh.ticket_params.expiration_params.creation_round == chain.current_round() - 1
+    market.payer.book.put(market.orchestrator.address, fresh)
+    market.send(market.paid(1))
+    assert len(market.queued()) == 1

@@ -194,7 +194,13 @@ def test_the_round_moves_on_with_the_blocks_before_any_new_round_event(
         chain.next_round(initialize=False)
         p.sync()  # no NewRound: only the head moved
         now = ProjectedChainView(p.store).current_round()
-        assert now.number == before.number + 1 and not now.initialized and now.block_hash == bytes(32)
+        assert now.number == before.number + 1 and not now.initialized
+        # Tickets are still made in the last initialized round, with its block hash.
+        assert (now.last_initialized, now.last_initialized_block_hash) == (
+            before.number,
+            before.last_initialized_block_hash,
+        )
+        assert any(now.last_initialized_block_hash)
         assert_projection_is_fresh(chain, p, [], [])
 
 

@@ -44,7 +44,7 @@ class _Counting:
 
     def current_round(self) -> RoundView:
         self.reads += 1
-        return RoundView(self.reads, b"\0" * 32, True)
+        return RoundView(self.reads, self.reads, b"\0" * 32)
 
     def sender_funds(self, sender: str, recipient: str) -> SenderFunds:
         self.reads += 1
@@ -55,13 +55,16 @@ class _Counting:
         return 2
 
 
-def test_the_cached_view_reads_each_answer_once_per_ttl() -> None:
+def test_the_cached_view_serves_from_memory_and_refreshes_behind_the_request() -> None:
     now = [0.0]
     inner = _Counting()
-    view = CachedChainView(inner, ttl_s=1.0, clock=lambda: now[0])
+    view = CachedChainView(inner, fresh_s=1.0, stale_s=30.0, clock=lambda: now[0], background=False)
     assert view.current_round().number == view.current_round().number == 1
     assert view.sender_funds("0xA", "0xB") == view.sender_funds("0xa", "0xb")  # addresses in any case
     assert view.sender_funds("0xA", "0xC") != view.sender_funds("0xA", "0xB")  # per recipient
     assert inner.reads == 3
     now[0] = 1.0
-    assert view.current_round().number == 4  # read again once the second is up
+    assert view.current_round().number == 1  # stale: served, and read again behind the request
+    assert view.current_round().number == 4  # the refreshed answer
+    now[0] = 40.0
+    assert view.current_round().number == 5  # too old to serve: read on the request
