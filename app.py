@@ -19,6 +19,7 @@ from chalicelib.ingest.service import ingest
 from chalicelib.intake.service import quote_for, take_job
 from chalicelib.jobs.signing import SIGNATURE_HEADER
 from chalicelib.payments.redemption import handle_redemptions, requeue_unsettled
+from chalicelib.payments.settlement import handle_usage
 from chalicelib.playback.service import Playlist, Redirect
 from chalicelib.projections.projector import project_chain_events
 from chalicelib.results.service import handle_results
@@ -241,6 +242,11 @@ if settings().has_role("orchestrator") and settings().mode == "onchain":
             ledger=wiring.ledger(),
             queue=wiring.redemptions(),
         )
+
+    @app.on_sqs_message(queue=settings().queue_name("usage"), batch_size=10)
+    def on_usage(event: SQSEvent) -> dict[str, Any]:
+        """Charge finished jobs for the pixels their workers made; failed records are retried."""
+        return dict(handle_usage(event.to_dict(), wiring.ledger()))
 
     @app.schedule(Rate(5, unit=Rate.MINUTES))
     def requeue_winners(event: Any) -> None:

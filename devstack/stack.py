@@ -188,6 +188,7 @@ class LocalStack:
                 env["LP_MAX_PRICE_WEI_PER_PIXEL"] = network.MAX_PRICE_WEI_PER_PIXEL
             else:
                 env.update(network.orchestrator_env(self.orchestrators.index(spec)))
+                env["LP_WORKER_REPORT_USAGE"] = "true"
         if spec is self.gateway:
             orchestrators = [
                 {"address": self.address_of(o.name), "url": self.url_of(o.name), "stake": o.stake}

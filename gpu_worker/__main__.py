@@ -13,7 +13,7 @@ from gpu_worker.encoders import select_encoder
 from gpu_worker.http import policy_session
 from gpu_worker.logs import log
 from gpu_worker.settings import WorkerSettings
-from gpu_worker.worker import JobQueue, Worker
+from gpu_worker.worker import JobQueue, UsageQueue, Worker
 
 
 def parse_args(argv: list[str] | None = None) -> WorkerSettings:
@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         default = physical_name(options.stage, "jobs", options.resource_prefix)
         queue = JobQueue.named(sqs, options.queue_name or default)
+    usage_name = options.usage_queue_name or physical_name(options.stage, "usage", options.resource_prefix)
+    usage = UsageQueue(sqs, sqs.get_queue_url(QueueName=usage_name)["QueueUrl"]) if options.report_usage else None
     policy = UrlPolicy.allowing(options.allowed_job_origins)
     with policy_session(policy) as session:
         worker = Worker(
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             timeout=(options.http_connect_timeout_s, options.http_read_timeout_s),
             policy=policy,
             max_source_bytes=options.max_source_bytes,
+            usage=usage,
         )
         worker.install_signal_handlers()
         worker.run()

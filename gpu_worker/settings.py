@@ -43,6 +43,10 @@ class WorkerSettings(BaseSettings):
     allowed_job_origins: list[str] = Field(default=[], validation_alias="LP_ALLOWED_JOB_ORIGINS")
     # The most source bytes one job may make the worker download.
     max_source_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    # On-chain mode: report what each paid job made to the orchestrator's usage queue (default: the
+    # stage's ``usage`` queue), so the sender is charged for exactly that.
+    report_usage: bool = Field(default=False, validation_alias="LP_WORKER_REPORT_USAGE")
+    usage_queue_name: str | None = None
     # Stop after this many jobs (0: never); useful for one-shot runs and tests.
     max_jobs: int = Field(default=0, ge=0)
     worker_id: str = Field(default_factory=_default_worker_id)

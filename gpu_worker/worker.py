@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import requests
 from pydantic import ValidationError
 
-from chalicelib.jobs.models import TranscodeJob, TranscodeResult
+from chalicelib.jobs.models import TranscodeJob, TranscodeResult, Usage, output_pixels
 from chalicelib.jobs.urls import UrlPolicy
 from gpu_worker.encoders import EncoderChoice
 from gpu_worker.jobs import DEFAULT_MAX_SOURCE_BYTES, process_job
@@ -29,7 +29,7 @@ from gpu_worker.logs import log, log_context
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
-__all__ = ["Heartbeat", "JobQueue", "Message", "Worker", "process_job"]
+__all__ = ["Heartbeat", "JobQueue", "Message", "UsageQueue", "Worker", "process_job"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,18 @@ class JobQueue:
         return self.max_receive_count is not None and message.receive_count >= self.max_receive_count
 
 
+class UsageQueue:
+    """The orchestrator's ``usage`` queue, as the worker writes to it."""
+
+    def __init__(self, sqs: SQSClient, url: str) -> None:
+        self.sqs = sqs
+        self.url = url
+
+    def report(self, usage: Usage) -> None:
+        """Send one finished job's usage."""
+        self.sqs.send_message(QueueUrl=self.url, MessageBody=usage.model_dump_json(by_alias=True))
+
+
 class Heartbeat:
     """Extend a message's visibility every ``interval`` seconds while a job runs (a context manager)."""
 
@@ -145,6 +157,7 @@ class Worker:
         stop: threading.Event | None = None,
         policy: UrlPolicy = UrlPolicy(),
         max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
+        usage: UsageQueue | None = None,
     ) -> None:
         self.queue = queue
         self.encoder = encoder
@@ -157,6 +170,8 @@ class Worker:
         self.timeout = timeout
         self.policy = policy
         self.max_source_bytes = max_source_bytes
+        # On-chain mode: where to report what each paid job made (None: nothing is reported).
+        self.usage = usage
         self.stop = stop or threading.Event()
         self.handled = 0
         self._idle = False
@@ -230,6 +245,16 @@ class Worker:
         with log_context(stream_id=job.stream_id, seq=job.seq, job_id=job.job_id):
             return self._run(job, message)
 
+    def _report_usage(self, job: TranscodeJob, result: TranscodeResult) -> None:
+        """On-chain mode: tell the orchestrator what the job made, so the sender pays for exactly that."""
+        if job.payer is None or self.usage is None:
+            return
+        usage = Usage(job_id=job.job_id, payer=job.payer, pixels=output_pixels(result.renditions))
+        try:
+            self.usage.report(usage)
+        except Exception as error:  # the bound charged ahead stands; the job itself is done
+            log.warning("reporting usage of %s failed: %s", job.job_id, error)
+
     def _run(self, job: TranscodeJob, message: Message) -> TranscodeResult:
         started = time.perf_counter()
         final = self.queue.is_final(message)
@@ -247,6 +272,7 @@ class Worker:
                 max_source_bytes=self.max_source_bytes,
             )
         if result.status == "ok":
+            self._report_usage(job, result)
             try:
                 self.queue.delete(message)
             except Exception as error:  # redelivery redoes the job idempotently

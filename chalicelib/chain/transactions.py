@@ -19,6 +19,8 @@ from web3.types import TxParams
 
 from chalicelib.chain.protocol import revert_code
 
+#: What a node answers when another sender for the same key took the nonce first (worth a retry).
+_NONCE_RACES = ("nonce too low", "replacement transaction underpriced", "already known", "nonce has already been used")
 #: Headroom over the node's gas estimate (state can move between estimate and inclusion).
 GAS_HEADROOM = 1.2
 
@@ -94,8 +96,11 @@ class TxSender:
             raise ChainUnavailable(f"not mined within {self.timeout_s:.0f} s: {error}") from None
         except (OSError, ConnectionError) as error:
             raise ChainUnavailable(f"the node did not answer: {error}") from None
-        except Web3RPCError as error:  # e.g. a nonce another process took a moment earlier
-            raise ChainUnavailable(f"the node refused the transaction: {error}") from None
+        except Web3RPCError as error:
+            text = str(error).lower()
+            if any(race in text for race in _NONCE_RACES):  # a nonce another process took a moment earlier
+                raise ChainUnavailable(f"the node refused the transaction: {error}") from None
+            raise  # e.g. too little ETH for value plus gas: the caller says so
         if receipt["status"] != 1:
             raise ChainReverted("chain_reverted", f"transaction {tx_hash.hex()} reverted")
         return Sent(

@@ -137,7 +137,7 @@ def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue,
     pixels = job_pixels(job)
     fee = rules.terms.price.fee(pixels)
     try:
-        charge = rules.ledger.pay(paid, job.job_id, fee, pixels, now_s)
+        charge = rules.ledger.pay(paid, job.job_id, rules.terms.price, pixels, now_s)
     except PaymentRequired as refusal:
         if refusal.code != "ticket_replayed":  # recorded and credited, though the job is refused
             _redeem_winners(paid, rules)

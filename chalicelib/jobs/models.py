@@ -40,6 +40,8 @@ class TranscodeJob(ApiModel):
     result_url: str
     orchestrator: str
     created_at: int
+    # On-chain mode, set by the intake: the sender the job was charged to, to settle with once it is done.
+    payer: str | None = None
 
 
 class SourceInfo(ApiModel):
@@ -69,6 +71,20 @@ class RenditionResult(ApiModel):
     bytes: int
     # Wall time of this rendition's encode (renditions encode side by side).
     encode_ms: int | None = None
+
+
+class Usage(ApiModel):
+    """What a finished job produced, reported by the worker to its orchestrator's ``usage`` queue so that
+    the sender is charged for the pixels actually made (the intake charged an upper bound ahead)."""
+
+    job_id: str
+    payer: str
+    pixels: Annotated[int, Field(ge=0)]
+
+
+def output_pixels(renditions: list[RenditionResult]) -> int:
+    """The pixels a job's renditions hold: width × height × frames, summed."""
+    return sum(r.width * r.height * r.frames for r in renditions)
 
 
 class JobError(ApiModel):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import ClientError
 
 from chalicelib.payments.errors import refused
+from chalicelib.payments.models import Price
 from chalicelib.payments.recipient import CheckedPayment, PaidTicket
 from chalicelib.payments.winners import WinningTicket
 
@@ -66,7 +67,7 @@ class Ledger:
         # The resource's client: it takes plain Python values (the resource's serializer is hooked into it).
         self._client: DynamoDBClient = tickets.meta.client
 
-    def pay(self, payment: CheckedPayment, job_id: str, fee: int, pixels: int, now_s: int) -> Charge:
+    def pay(self, payment: CheckedPayment, job_id: str, price: Price, pixels: int, now_s: int) -> Charge:
         """Record the tickets, credit them and charge the job's ``fee``: one transaction in the usual case.
 
         The tickets are credited even when the job is then refused (402 ``insufficient_balance``): the sender
@@ -74,18 +75,19 @@ class Ledger:
         ``ticket_replayed`` (nothing recorded), unless this is the same job with the same tickets delivered
         again. A job charged before is not charged again: its queue message id comes back, if it was queued.
         """
+        fee = price.fee(pixels)
         tickets = self._ticket_puts(payment, job_id, now_s)
         need = fee - payment.credit  # what the balance must already hold
         balance = self._balance_update(payment.sender, payment.credit - fee, len(payment.tickets), fee, 1, need)
         try:
-            self._transact([*tickets, self._charge_put(payment.sender, job_id, fee, pixels, now_s), balance])
+            self._transact([*tickets, self._charge_put(payment.sender, job_id, price, pixels, now_s), balance])
             return Charge("charged", None, fee)
         except _Refused as refusal:
             if any(i < len(tickets) for i in refusal.failed):
                 self._replayed_or_redelivered(payment, job_id, refusal.failed)
             else:
                 self.credit(payment, job_id, now_s)
-        return self.charge(payment.sender, job_id, fee, pixels, now_s)
+        return self.charge(payment.sender, job_id, price, pixels, now_s)
 
     def credit(self, payment: CheckedPayment, job_id: str, now_s: int) -> None:
         """Record every ticket (once) and credit the sender their worth, in one transaction; 402
@@ -97,13 +99,14 @@ class Ledger:
         except _Refused as refusal:
             self._replayed_or_redelivered(payment, job_id, refusal.failed)
 
-    def charge(self, sender: str, job_id: str, fee: int, pixels: int, now_s: int) -> Charge:
+    def charge(self, sender: str, job_id: str, price: Price, pixels: int, now_s: int) -> Charge:
         """Charge ``fee`` wei for a job, once: 402 ``insufficient_balance`` if the sender's balance is short
         (nothing is charged then); ``already_charged`` with its queue message id for a job charged before."""
+        fee = price.fee(pixels)
         try:
             self._transact(
                 [
-                    self._charge_put(sender, job_id, fee, pixels, now_s),
+                    self._charge_put(sender, job_id, price, pixels, now_s),
                     self._balance_update(sender, -fee, 0, fee, 1, fee),
                 ]
             )
@@ -132,8 +135,16 @@ class Ledger:
             for t in payment.tickets
         ]
 
-    def _charge_put(self, sender: str, job_id: str, fee: int, pixels: int, now_s: int) -> Any:
-        item = {"id": f"{sender}:{job_id}", "sender": sender, "jobId": job_id, "fee": fee, "pixels": pixels}
+    def _charge_put(self, sender: str, job_id: str, price: Price, pixels: int, now_s: int) -> Any:
+        item = {
+            "id": f"{sender}:{job_id}",
+            "sender": sender,
+            "jobId": job_id,
+            "fee": price.fee(pixels),
+            "pixels": pixels,
+            "pricePerUnit": price.price_per_unit,
+            "pixelsPerUnit": price.pixels_per_unit,
+        }
         return {
             "Put": {
                 "TableName": self.charges.name,
@@ -181,6 +192,35 @@ class Ledger:
             if record is None or record.get("jobId") != job_id or record.get("sender") != payment.sender:
                 return False
         return True
+
+    def settle(self, sender: str, job_id: str, produced_pixels: int) -> int | None:
+        """Charge a finished job for the pixels it produced instead of the bound charged ahead: the difference
+        goes back to (or, rarely, comes from) the sender's balance, once. Return the difference credited
+        back (wei), or None when there is nothing to settle (no such charge, or settled before)."""
+        key = f"{sender}:{job_id}"
+        charged = self.charges.get_item(Key={"id": key}, ConsistentRead=True).get("Item")
+        if charged is None or "settledPixels" in charged:
+            return None
+        price = Price(price_per_unit=int(charged["pricePerUnit"]), pixels_per_unit=int(charged["pixelsPerUnit"]))  # type: ignore[arg-type]
+        back = int(charged["fee"]) - price.fee(produced_pixels)  # type: ignore[arg-type]
+        try:
+            self._transact(
+                [
+                    {
+                        "Update": {
+                            "TableName": self.charges.name,
+                            "Key": {"id": key},
+                            "UpdateExpression": "SET settledPixels = :p, settledBack = :b",
+                            "ConditionExpression": "attribute_exists(id) AND attribute_not_exists(settledPixels)",
+                            "ExpressionAttributeValues": {":p": produced_pixels, ":b": back},
+                        }
+                    },
+                    self._balance_update(sender, back, 0, -back, 0, None),
+                ]
+            )
+        except _Refused:
+            return None  # settled by an earlier delivery of the same report
+        return back
 
     def mark_queued(self, sender: str, job_id: str, message_id: str) -> None:
         """Record the queue message of a charged job (a resend of the job is then not queued again)."""

@@ -151,5 +151,6 @@ class PaidJob(TranscodeJob):
     payment: Payment | None = None
 
     def unpaid(self) -> TranscodeJob:
-        """The job without its payment, as the workers take it."""
-        return TranscodeJob.model_validate(self.model_dump(exclude={"payment"}))
+        """The job without its payment, as the workers take it: ``payer`` names whom to settle with."""
+        payer = self.payment.sender if self.payment is not None else None
+        return TranscodeJob.model_validate({**self.model_dump(exclude={"payment"}), "payer": payer})

@@ -59,7 +59,13 @@ class SegmentStore:
         if tickets is not None:
             update += ", tickets = :t"
             values[":t"] = tickets
-        self._update_if(stream_id, seq, update, "#s = :r", values)
+        if not self._update_if(stream_id, seq, update, "#s = :r", values) and tickets is not None:
+            # The result came first (a fast worker): the status stays; who took it, and for how much, is recorded.
+            self._table.update_item(
+                Key={"streamId": stream_id, "seq": seq},
+                UpdateExpression="SET tickets = :t, orchestrator = if_not_exists(orchestrator, :o)",
+                ExpressionAttributeValues={":t": tickets, ":o": orchestrator},
+            )
 
     def set_declared_duration(self, stream_id: str, seq: int, duration_ms: int) -> None:
         """Take a broadcaster's stated duration (a pushed playlist's EXTINF) for a received segment."""

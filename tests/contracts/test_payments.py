@@ -38,6 +38,7 @@ from chalicelib.payments.recipient import RecipientTerms, quote, recipient_secre
 from chalicelib.payments.redemption import REQUEUE_AFTER_S, RedemptionQueue, handle_redemptions, requeue_unsettled
 from chalicelib.payments.rpcview import RpcChainView
 from chalicelib.payments.sender import NonceCounter, Payer, QuoteBook, SenderTerms
+from chalicelib.payments.settlement import handle_usage
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 from devstack.aws import provision
 from tests.contracts.conftest import ETH, LPT, Chain
@@ -381,3 +382,19 @@ def test_before_a_new_round_is_initialized_tickets_name_the_last_initialized_one
     market.payer.book.put(market.orchestrator.address, fresh)
     market.send(market.paid(1))
     assert len(market.queued()) == 1
+
+
+def test_a_finished_job_is_charged_for_the_pixels_it_made_once(market: Market) -> None:
+    job = market.paid(1)
+    market.send(job)
+    assert job.payment is not None
+    (queued,) = market.queued()
+    assert queued["payer"] == market.gateway.address  # whom the worker's usage report settles with
+    charged_ahead = PRICE.fee(job_pixels(job))
+    balance = market.ledger.balance(market.gateway.address)
+    made = job_pixels(job) // 3  # the source was smaller than the profiles: fewer pixels than the bound
+    report = {"jobId": job.job_id, "payer": market.gateway.address, "pixels": made}
+    records = [{"messageId": f"m{i}", "body": json.dumps(report)} for i in range(2)]  # delivered twice
+    assert handle_usage({"Records": records}, market.ledger) == {"batchItemFailures": []}
+    back = charged_ahead - PRICE.fee(made)
+    assert back > 0 and market.ledger.balance(market.gateway.address) == balance + back
