@@ -24,7 +24,8 @@ from chalicelib.playback.service import Playlist, Redirect
 from chalicelib.projections.projector import project_chain_events
 from chalicelib.results.service import handle_results
 from chalicelib.segments.names import parse_ingest_name
-from chalicelib.streams.models import StreamCreate, StreamList
+from chalicelib.streams.models import StreamCreate
+from chalicelib.streams.support import check_supported
 from chalicelib.wiring import Wiring
 
 app = Chalice(app_name="lp-network")
@@ -34,6 +35,10 @@ app.api.binary_types.extend(["video/mp2t", "video/MP2T"])
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 PUBLIC = CORSConfig(allow_origin="*", max_age=600)
+# Chalice answers 415 itself unless a route names the request's Content-Type. Clients generated from
+# Studio's API description send `application/octet-stream` on bodiless GETs and DELETEs, so every
+# route takes any type: a body, where there is one, is judged by the route itself.
+ANY_TYPE = ["*/*"]
 
 wiring = Wiring()
 logger.append_keys(stage=settings().stage)
@@ -44,7 +49,7 @@ def _json(body: Any, status: int = 200) -> Response:
 
 
 def api(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Map domain errors to HTTP in one place: ApiError → its status and ``{"error": {...}}``."""
+    """Map domain errors to HTTP in one place: ApiError → its status and ``{"errors": [...], "error": {...}}``."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -89,7 +94,7 @@ def _require_role(role: Role) -> None:
         raise NotFound("not_served_here", f"this stage does not play the {role} role")
 
 
-@app.route("/health", methods=["GET"], cors=PUBLIC)
+@app.route("/health", methods=["GET"], cors=PUBLIC, content_types=ANY_TYPE)
 @api
 def health() -> Response:
     """Liveness: the stage's name and roles."""
@@ -100,26 +105,30 @@ def health() -> Response:
 # --- Stream API (Livepeer Studio shape) ---------------------------------------------------------
 
 
-@app.route("/stream", methods=["POST"])
+@app.route("/stream", methods=["POST"], content_types=ANY_TYPE)
 @api
 def create_stream() -> Response:
-    """Create a stream; 201 with its id, stream key, playback id and rendition profiles."""
+    """Create a stream; 201 with its id, stream key, playback id and rendition profiles.
+
+    The body is read as JSON whatever its Content-Type; fields this network cannot honour are refused.
+    """
     _require_role("gateway")
     owner = _owner()
-    stream = wiring.streams().create(StreamCreate.model_validate(_request_json()), owner)
+    request = check_supported(StreamCreate.model_validate(_request_json()))
+    stream = wiring.streams().create(request, owner)
     return _json(stream.to_api().wire(), 201)
 
 
-@app.route("/stream", methods=["GET"])
+@app.route("/stream", methods=["GET"], content_types=ANY_TYPE)
 @api
 def list_streams() -> Response:
-    """List the caller's streams."""
+    """List the caller's streams, newest first: a JSON array, as Studio returns it."""
     _require_role("gateway")
     streams = wiring.streams().list_owned(_owner())
-    return _json(StreamList(streams=[s.to_api() for s in streams]).wire())
+    return _json([s.to_api().wire() for s in streams])
 
 
-@app.route("/stream/{stream_id}", methods=["GET"])
+@app.route("/stream/{stream_id}", methods=["GET"], content_types=ANY_TYPE)
 @api
 def get_stream(stream_id: str) -> Response:
     """Return one stream."""
@@ -127,7 +136,7 @@ def get_stream(stream_id: str) -> Response:
     return _json(wiring.streams().get(stream_id, _owner()).to_api().wire())
 
 
-@app.route("/stream/{stream_id}", methods=["DELETE"])
+@app.route("/stream/{stream_id}", methods=["DELETE"], content_types=ANY_TYPE)
 @api
 def delete_stream(stream_id: str) -> Response:
     """Delete a stream: its key stops ingesting and its playback ends."""
@@ -139,7 +148,7 @@ def delete_stream(stream_id: str) -> Response:
 # --- Ingest ---------------------------------------------------------------------------------------
 
 
-@app.route("/live/{stream_key}/{name}", methods=["PUT", "POST"], content_types=["*/*"])
+@app.route("/live/{stream_key}/{name}", methods=["PUT", "POST"], content_types=ANY_TYPE)
 @api
 def push(stream_key: str, name: str) -> Response:
     """Take a segment (``<seq>.ts`` or ffmpeg's ``index<seq>.ts``) or a pushed playlist; 202."""
@@ -149,7 +158,7 @@ def push(stream_key: str, name: str) -> Response:
     return _json({**body, "orchestrator": outcome.orchestrator}, 202)
 
 
-@app.route("/live/{stream_key}/{name}", methods=["DELETE"])
+@app.route("/live/{stream_key}/{name}", methods=["DELETE"], content_types=ANY_TYPE)
 @api
 def push_delete(stream_key: str, name: str) -> Response:
     """ffmpeg's ``-hls_flags delete_segments`` sends DELETEs; they are accepted and ignored."""
@@ -166,7 +175,7 @@ def _playlist(text: str) -> Response:
     return Response(body=text, status_code=200, headers={"Content-Type": PLAYLIST_TYPE, "Cache-Control": "max-age=1"})
 
 
-@app.route("/hls/{playback_id}/index.m3u8", methods=["GET"], cors=PUBLIC)
+@app.route("/hls/{playback_id}/index.m3u8", methods=["GET"], cors=PUBLIC, content_types=ANY_TYPE)
 @api
 def master_playlist(playback_id: str) -> Response:
     """The master playlist: every rendition and the source, with BANDWIDTH, RESOLUTION, CODECS."""
@@ -174,7 +183,7 @@ def master_playlist(playback_id: str) -> Response:
     return _playlist(wiring.playback().master(playback_id))
 
 
-@app.route("/hls/{playback_id}/{rendition}/{file}", methods=["GET"], cors=PUBLIC)
+@app.route("/hls/{playback_id}/{rendition}/{file}", methods=["GET"], cors=PUBLIC, content_types=ANY_TYPE)
 @api
 def rendition_file(playback_id: str, rendition: str, file: str) -> Response:
     """A rendition's live media playlist (``index.m3u8``) or one of its segments (``<seq>.ts``)."""
@@ -200,7 +209,7 @@ def intake() -> Response:
     return _json({"jobId": job.job_id, "messageId": message_id}, 202)
 
 
-@app.route("/orchestrator/ticket-params", methods=["GET"])
+@app.route("/orchestrator/ticket-params", methods=["GET"], content_types=ANY_TYPE)
 @api
 def ticket_params() -> Response:
     """On-chain mode: this orchestrator's ticket parameters and price for ``?sender=``."""
@@ -218,7 +227,7 @@ if settings().has_role("gateway"):
     @app.on_sqs_message(queue=settings().name("results"), batch_size=10)
     def on_result(event: SQSEvent) -> dict[str, Any]:
         """A result manifest landed in S3: settle its segment. Failed records are retried."""
-        return dict(handle_results(event.to_dict(), wiring.media(), wiring.segments()))
+        return dict(handle_results(event.to_dict(), wiring.media(), wiring.segments(), wiring.streams()))
 
     @app.schedule(Rate(1, unit=Rate.MINUTES))
     def sweep_idle_streams(event: Any) -> None:

@@ -37,12 +37,16 @@ sys.path.insert(0, str(REPO_ROOT))
 import av  # noqa: E402
 
 from chalicelib.streams.profiles import DEFAULT_PROFILES, Profile  # noqa: E402
-from gpu_worker.encoders import EncoderChoice, libx264, select_encoder  # noqa: E402
-from gpu_worker.transcode import (  # noqa: E402
-    AAC_BITRATE,
+from gpu_worker.encoders import (  # noqa: E402
     BUFSIZE_SECONDS,
     KEYFRAME_INTERVAL_S,
     MAXRATE_FACTOR,
+    EncoderChoice,
+    libx264,
+    select_encoder,
+)
+from gpu_worker.transcode import (  # noqa: E402
+    AAC_BITRATE,
     PIX_FMT,
     SCALE_FLAGS,
     plan,

@@ -14,6 +14,7 @@ from fractions import Fraction
 import av
 from av.video.frame import VideoFrame
 
+from chalicelib.streams.profiles import Profile
 from gpu_worker.logs import log
 
 NVENC = "h264_nvenc"
@@ -24,6 +25,21 @@ DEFAULT_X264_PRESET = "veryfast"
 DEFAULT_NVENC_PRESET = "p4"
 X264_PRESET_ENV = "LP_WORKER_X264_PRESET"
 ENCODER_ENV = "LP_WORKER_ENCODER"
+
+# A keyframe every 2 s unless a profile's gop says otherwise: each 2 s segment is one GOP, longer
+# ones stay seekable every 2 s.
+KEYFRAME_INTERVAL_S = 2
+# VBV: peaks may reach 1.2x the profile's bitrate, smoothed over 2 s of it.
+MAXRATE_FACTOR = Fraction(6, 5)
+BUFSIZE_SECONDS = 2
+# Studio's profile names → (the encoders' profile option, whether B-frames are allowed). Constrained
+# High is High without B-frames; both encoders name the same three profiles.
+H264_PROFILES: dict[str, tuple[str, bool]] = {
+    "H264Baseline": ("baseline", False),
+    "H264Main": ("main", True),
+    "H264High": ("high", True),
+    "H264ConstrainedHigh": ("high", False),
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,37 @@ def nvenc(preset: str = DEFAULT_NVENC_PRESET) -> EncoderChoice:
         options={"preset": preset, "tune": "ll", "forced-idr": "1"},
         hardware=True,
     )
+
+
+def rendition_options(choice: EncoderChoice, profile: Profile, rate: Fraction) -> dict[str, str]:
+    """The encoder's options for one rendition at ``rate`` fps: bitrate and VBV, GOP, H.264 profile, quality.
+
+    ``gop`` seconds become a keyframe interval in frames (``intra``: every frame); ``quality`` is
+    libx264's CRF or NVENC's CQ, with the profile's bitrate as the VBV cap.
+    """
+    options = {
+        **choice.options,
+        "b": str(profile.bitrate),
+        "maxrate": str(int(profile.bitrate * MAXRATE_FACTOR)),
+        "bufsize": str(profile.bitrate * BUFSIZE_SECONDS),
+    }
+    gop_s = profile.gop_seconds()
+    frames = 1 if gop_s == 0 else round(rate * Fraction(gop_s if gop_s is not None else KEYFRAME_INTERVAL_S))
+    options["g"] = str(max(1, frames))
+    b_frames = frames > 1
+    if profile.profile is not None:
+        name, allows_b = H264_PROFILES[profile.profile]
+        options["profile"] = name
+        b_frames = b_frames and allows_b
+    if not b_frames:
+        options["bf"] = "0"
+    if profile.quality is not None:
+        if choice.name == NVENC:
+            # Constant quality with the bitrate only as a ceiling: no average target.
+            options |= {"rc": "vbr", "cq": str(profile.quality), "b": "0"}
+        else:
+            options["crf"] = str(profile.quality)
+    return options
 
 
 def try_open(choice: EncoderChoice, frames: int = 3) -> None:

@@ -30,17 +30,12 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from chalicelib.jobs.models import SourceInfo
-from chalicelib.streams.profiles import Profile, fit
-from gpu_worker.encoders import EncoderChoice
+from chalicelib.streams.profiles import Profile, fit, output_rate
+from gpu_worker.encoders import EncoderChoice, rendition_options
 from gpu_worker.errors import EmptySource, NoVideoStream, TranscodeError, UndecodableSource
 from gpu_worker.rendition import RenditionEncoder
 from gpu_worker.rfc6381 import AAC_LC, audio_codecs_for, avc1_from_annexb, avc1_from_avcc, mp4a_from_adts, mp4a_from_asc
 
-# A keyframe every 2 s: each 2 s segment is one GOP, longer ones stay seekable every 2 s.
-KEYFRAME_INTERVAL_S = 2
-# VBV: peaks may reach 1.2x the profile's bitrate, smoothed over 2 s of it.
-MAXRATE_FACTOR = Fraction(6, 5)
-BUFSIZE_SECONDS = 2
 AAC_BITRATE = 128_000
 # Same scaler on both sides of the benchmark; bicubic is FFmpeg's default for the scale filter.
 SCALE_FLAGS = "bicubic"
@@ -222,6 +217,11 @@ class _SegmentJob:
                 except (av.BlockingIOError, av.EOFError):
                     break
                 assert isinstance(scaled, VideoFrame)
+                if scaled.time_base is not None and scaled.time_base != self.time_base and scaled.pts is not None:
+                    # The fps filter counts in frames of its rate: back to the source's clock, which the
+                    # encoders and muxers keep (timestamps stay continuous across segments).
+                    scaled.pts = round(scaled.pts * scaled.time_base / self.time_base)
+                    scaled.time_base = self.time_base
                 output.put(scaled)
 
     def _audio_packet(self, packet: Packet[Any]) -> None:
@@ -298,8 +298,9 @@ class _SegmentJob:
             split.link_to(scale, index)
             tail = graph.add("format", PIX_FMT)
             scale.link_to(tail)
-            if profile.fps:
-                fps = graph.add("fps", str(profile.fps))
+            rate = output_rate(profile, self.rate)
+            if rate != self.rate:  # fps/fpsDen caps the rate; a slower source keeps its own
+                fps = graph.add("fps", f"fps={rate.numerator}/{rate.denominator}")
                 tail.link_to(fps)
                 tail = fps
             sink = graph.add("buffersink")
@@ -315,15 +316,8 @@ class _SegmentJob:
         buffer = io.BytesIO()
         # mpegts_copyts: write our PTS/DTS as they are (the muxer would otherwise add 1.4 s).
         container = av.open(buffer, mode="w", format="mpegts", container_options={"mpegts_copyts": "1"})
-        rate = Fraction(profile.fps) if profile.fps else self.rate
-        gop = max(1, round(rate * KEYFRAME_INTERVAL_S))
-        options = {
-            **self.encoder.options,
-            "b": str(profile.bitrate),
-            "maxrate": str(int(profile.bitrate * MAXRATE_FACTOR)),
-            "bufsize": str(profile.bitrate * BUFSIZE_SECONDS),
-            "g": str(gop),
-        }
+        rate = output_rate(profile, self.rate)
+        options = rendition_options(self.encoder, profile, rate)
         video = container.add_stream(self.encoder.name, rate=rate, options=options)
         assert isinstance(video, VideoStream)
         video.width, video.height, video.pix_fmt = width, height, PIX_FMT
@@ -408,7 +402,7 @@ class _SegmentJob:
         made = []
         tb = self.time_base
         for output in self.outputs:
-            rate = Fraction(output.profile.fps) if output.profile.fps else self.rate
+            rate = output_rate(output.profile, self.rate)
             duration_ms = self._duration_ms(output.first_pts, output.last_pts, output.frames, rate)
             data = output.buffer.getvalue()
             codecs = [output.avc1 or "avc1.640028"]

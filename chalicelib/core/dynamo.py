@@ -1,13 +1,20 @@
-"""The two DynamoDB habits every store needs: numbers as Decimals, and conditional writes."""
+"""The DynamoDB habits every store needs: numbers as Decimals, conditional writes, and transactions of them."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+#: One write of a ``TransactWriteItems`` request. A table resource's client takes Python values (it
+#: serializes them, as the resource does), not DynamoDB's typed JSON.
+TransactItem = dict[str, Any]
 
 
 def to_dynamo(value: Any) -> Any:
@@ -25,6 +32,54 @@ def written(write: Callable[[], object]) -> bool:
         write()
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def update_item(
+    table: Table,
+    key: Mapping[str, Any],
+    update: str,
+    values: Mapping[str, Any],
+    condition: str | None = None,
+    names: Mapping[str, str] | None = None,
+) -> TransactItem:
+    """Return an ``Update`` of one item of ``table`` as a transaction's write (numbers already Decimals)."""
+    request: dict[str, Any] = {
+        "TableName": table.name,
+        "Key": dict(key),
+        "UpdateExpression": update,
+        "ExpressionAttributeValues": dict(values),
+    }
+    if condition is not None:
+        request["ConditionExpression"] = condition
+    if names:  # DynamoDB refuses an empty map
+        request["ExpressionAttributeNames"] = dict(names)
+    return {"Update": request}
+
+
+def put_item(table: Table, item: Mapping[str, Any], condition: str | None = None) -> TransactItem:
+    """Return a ``Put`` of one item of ``table`` as a transaction's write."""
+    request: dict[str, Any] = {"TableName": table.name, "Item": dict(item)}
+    if condition is not None:
+        request["ConditionExpression"] = condition
+    return {"Put": request}
+
+
+def transacted(table: Table, items: Sequence[TransactItem]) -> bool:
+    """Apply ``items`` all or none; False when one's condition refused them (as ``written``).
+
+    A conditional write and the counters it moves go together, so a redelivered message that the
+    condition refuses cannot count twice, and a crash between them cannot count never.
+    """
+    try:
+        table.meta.client.transact_write_items(TransactItems=list(items))  # type: ignore[arg-type]
+    except ClientError as error:
+        reasons = error.response.get("CancellationReasons", [])
+        if error.response.get("Error", {}).get("Code") == "TransactionCanceledException" and any(
+            reason.get("Code") == "ConditionalCheckFailed" for reason in reasons
+        ):
             return False
         raise
     return True

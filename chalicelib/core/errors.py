@@ -12,15 +12,21 @@ class ApiError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, **details: Any) -> None:
+    def __init__(self, code: str, message: str, *, messages: list[str] | None = None, **details: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # Studio's ``errors``: human-readable lines, the message unless more precise ones are given.
+        self.messages = messages or [message]
         self.details = details
 
     def body(self) -> dict[str, Any]:
-        """Return the JSON error body: ``{"error": {"code", "message", ...details}}``."""
-        return {"error": {"code": self.code, "message": self.message, **self.details}}
+        """Return the JSON error body: Studio's ``errors`` beside ours, ``{"code", "message", ...details}``.
+
+        Clients written for Livepeer Studio read ``errors`` (a list of strings); ours read the stable
+        ``error.code``.
+        """
+        return {"errors": list(self.messages), "error": {"code": self.code, "message": self.message, **self.details}}
 
 
 class BadRequest(ApiError):
@@ -92,4 +98,5 @@ class Unavailable(ApiError):
 def invalid(code: str, message: str, error: ValidationError) -> Unprocessable:
     """Return a 422 naming each failing field of a pydantic ``ValidationError`` (``loc`` and ``msg``)."""
     issues = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()]
-    return Unprocessable(code, message, errors=issues)
+    lines = [f"{issue['loc']}: {issue['msg']}" if issue["loc"] else issue["msg"] for issue in issues]
+    return Unprocessable(code, message, messages=lines, errors=issues)

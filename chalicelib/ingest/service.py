@@ -109,7 +109,9 @@ def _check_order(settings: Settings, stream: StreamRecord, seq: int) -> None:
 def _take_segment(gw: Gateway, stream: StreamRecord, seq: int, body: bytes, duration_ms: int | None) -> IngestOutcome:
     key = source_key(stream.id, seq)
     received_at = now_ms()
-    if not gw.segments.claim(stream.id, seq, key, len(body), received_at, duration_ms):
+    # The first claim counts the source segment for the stream, in the same transaction.
+    counted = gw.streams.count(stream.id, {"sourceSegments": 1, "sourceBytes": len(body)})
+    if not gw.segments.claim(stream.id, seq, key, len(body), received_at, duration_ms, also=[counted]):
         existing = gw.segments.get(stream.id, seq)
         if existing is None or existing.status != SegmentStatus.RECEIVED:
             return IngestOutcome(stream.id, seq, "duplicate", existing.orchestrator if existing else None)

@@ -7,6 +7,7 @@ than its profile, and a profile that keeps the source's frame rate is counted at
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from chalicelib.jobs.models import TranscodeJob
@@ -23,8 +24,9 @@ def job_pixels(job: TranscodeJob) -> int:
     duration_ms = job.duration_ms if job.duration_ms else ASSUMED_SEGMENT_MS
     total = 0
     for output in job.outputs:
-        fps = output.profile.fps or ASSUMED_SOURCE_FPS
-        frames = -(-duration_ms * fps // 1000)
+        # fps/fpsDen (e.g. 30000/1001) caps the rendition's rate; whole frames, rounded up.
+        fps = output.profile.frame_rate() or ASSUMED_SOURCE_FPS
+        frames = math.ceil(Fraction(duration_ms) * fps / 1000)
         total += output.profile.width * output.profile.height * frames
     return total
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -14,16 +15,34 @@ from chalicelib.jobs.models import TranscodeResult, job_id
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.media_keys import parse_result_key
 from chalicelib.segments.store import SegmentStore
+from chalicelib.streams.store import StreamStore
 
 
 class BadResult(Exception):
     """A manifest that can never be applied (retrying will not help)."""
 
 
-def apply_result(media: MediaBucket, segments: SegmentStore, key: str) -> bool:
-    """Read one result manifest and apply it to its segment; True if it changed the segment.
+def stream_counts(result: TranscodeResult) -> dict[str, int | Decimal]:
+    """What a settled result adds to its stream's Studio counters (a failed one adds nothing)."""
+    if result.status != "ok" or result.source is None:
+        return {}
+    seconds = Decimal(result.source.duration_ms) / 1000
+    counts: dict[str, int | Decimal] = {"sourceSegmentsDuration": seconds}
+    if result.renditions:
+        counts |= {
+            "transcodedSegments": 1,
+            "transcodedBytes": sum(r.bytes for r in result.renditions),
+            "transcodedSegmentsDuration": seconds,
+        }
+    return counts
 
-    Every line it logs names the segment; a manifest that can never be applied raises ``BadResult``.
+
+def apply_result(media: MediaBucket, segments: SegmentStore, streams: StreamStore, key: str) -> bool:
+    """Read one result manifest and apply it to its segment and its stream's counters; True if it changed them.
+
+    The counters move in the same transaction as the segment's settlement, so a redelivered result
+    counts once. Every line it logs names the segment; a manifest that can never be applied raises
+    ``BadResult``.
     """
     location = parse_result_key(key)
     if location is None:
@@ -43,7 +62,9 @@ def apply_result(media: MediaBucket, segments: SegmentStore, key: str) -> bool:
         except BadResult as error:
             logger.error("bad result", reason=str(error))
             raise
-        changed = segments.record_result(result, now_ms())
+        counts = stream_counts(result)
+        also = [streams.count(stream_id, counts)] if counts else []
+        changed = segments.record_result(result, now_ms(), also)
         logger.info(
             "result applied" if changed else "result already settled",
             status=result.status,
@@ -53,7 +74,9 @@ def apply_result(media: MediaBucket, segments: SegmentStore, key: str) -> bool:
         return changed
 
 
-def handle_results(event: dict[str, Any], media: MediaBucket, segments: SegmentStore) -> PartialItemFailureResponse:
+def handle_results(
+    event: dict[str, Any], media: MediaBucket, segments: SegmentStore, streams: StreamStore
+) -> PartialItemFailureResponse:
     """Apply every manifest an SQS batch of S3 notifications names; failed records are retried.
 
     A manifest that can never be applied fails its record too: after the retries the queue's redrive
@@ -67,7 +90,7 @@ def handle_results(event: dict[str, Any], media: MediaBucket, segments: SegmentS
                     logger.error("bad result", reason=f"a notification from bucket {created.bucket}")
                     raise BadResult(f"a notification from bucket {created.bucket}, not {media.name}")
                 try:
-                    apply_result(media, segments, created.key)
+                    apply_result(media, segments, streams, created.key)
                 except BadResult:
                     raise
                 except Exception:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.core.dynamo import to_dynamo, written
+from chalicelib.core.dynamo import TransactItem, put_item, to_dynamo, transacted, update_item, written
 from chalicelib.jobs.models import JobError, TranscodeResult
 from chalicelib.segments.models import SegmentRecord, SegmentStatus
 
@@ -25,9 +26,19 @@ class SegmentStore:
         self._table = table
 
     def claim(
-        self, stream_id: str, seq: int, source_key: str, size: int, received_at: int, duration_ms: int | None
+        self,
+        stream_id: str,
+        seq: int,
+        source_key: str,
+        size: int,
+        received_at: int,
+        duration_ms: int | None,
+        also: Sequence[TransactItem] = (),
     ) -> bool:
-        """Record a received segment; False if this sequence number was already received."""
+        """Record a received segment; False if this sequence number was already received.
+
+        ``also`` (e.g. the stream's counters) is written in the same transaction: only by the first claim.
+        """
         record = SegmentRecord(
             stream_id=stream_id,
             seq=seq,
@@ -38,6 +49,8 @@ class SegmentStore:
             duration_ms=duration_ms,
         )
         item = record.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"renditions"})
+        if also:
+            return transacted(self._table, [put_item(self._table, item, "attribute_not_exists(seq)"), *also])
         return written(lambda: self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(seq)"))
 
     def get(self, stream_id: str, seq: int) -> SegmentRecord | None:
@@ -72,8 +85,11 @@ class SegmentStore:
         condition = "attribute_exists(seq) AND attribute_not_exists(durationMs)"
         self._update_if(stream_id, seq, "SET durationMs = :d", condition, {":d": duration_ms})
 
-    def record_result(self, result: TranscodeResult, completed_at: int) -> bool:
-        """Apply a worker's result once; False when the segment was already settled or is unknown."""
+    def record_result(self, result: TranscodeResult, completed_at: int, also: Sequence[TransactItem] = ()) -> bool:
+        """Apply a worker's result once; False when the segment was already settled or is unknown.
+
+        ``also`` (e.g. the stream's counters) is written in the same transaction, so only once too.
+        """
         values: dict[str, Any]
         if result.status == "ok":
             assert result.source is not None
@@ -102,6 +118,7 @@ class SegmentStore:
             update,
             "attribute_exists(seq) AND #s <> :ready AND #s <> :failed",
             {":ready": SegmentStatus.READY.value, ":failed": SegmentStatus.FAILED.value, **values},
+            also,
         )
 
     def newest(self, stream_id: str, limit: int) -> list[SegmentRecord]:
@@ -115,15 +132,27 @@ class SegmentStore:
         records = [SegmentRecord.model_validate(item) for item in page.get("Items", [])]
         return sorted(records, key=lambda r: r.seq)
 
-    def _update_if(self, stream_id: str, seq: int, update: str, condition: str, values: dict[str, Any]) -> bool:
-        """Apply ``update`` when ``condition`` holds; False (and no error) when it does not."""
+    def _update_if(
+        self,
+        stream_id: str,
+        seq: int,
+        update: str,
+        condition: str,
+        values: dict[str, Any],
+        also: Sequence[TransactItem] = (),
+    ) -> bool:
+        """Apply ``update`` (and ``also``, in one transaction) when ``condition`` holds; False when it does not."""
+        names = {name: attribute for name, attribute in _NAMES.items() if name in update or name in condition}
+        if also:
+            key = {"streamId": stream_id, "seq": seq}
+            mine = update_item(self._table, key, update, values, condition=condition, names=names)
+            return transacted(self._table, [mine, *also])
         request: dict[str, Any] = {
             "Key": {"streamId": stream_id, "seq": seq},
             "UpdateExpression": update,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
         }
-        names = {name: attribute for name, attribute in _NAMES.items() if name in update or name in condition}
         if names:  # DynamoDB refuses an empty map
             request["ExpressionAttributeNames"] = names
         return written(lambda: self._table.update_item(**request))

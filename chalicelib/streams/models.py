@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, field_validator
 
 from chalicelib.core.models import ApiModel
 from chalicelib.streams.profiles import Profile
+
+#: Studio's default (and, here, only honoured) playback policy: anyone with the playback id plays.
+PUBLIC = "public"
+
+# Studio's userTags: a value is a string, a number, or a list of them.
+TagValue = str | int | float | list[str | int | float]
+
+
+class PlaybackPolicy(ApiModel):
+    """Studio's ``playbackPolicy``; only ``public`` is honoured (streams.support refuses the rest)."""
+
+    # Any text, so that an unsupported type is refused with its own code rather than as a bad body.
+    type: Annotated[str, Field(min_length=1, max_length=32)]
+    webhook_id: str | None = None
+    webhook_context: dict[str, Any] | None = None
+    refresh_interval: float | None = None
+    allowed_origins: list[str] | None = None
 
 
 class StreamCreate(ApiModel):
@@ -16,6 +33,8 @@ class StreamCreate(ApiModel):
     name: Annotated[str, Field(min_length=1, max_length=256)]
     profiles: Annotated[list[Profile], Field(max_length=8)] | None = None
     record: bool = False
+    playback_policy: PlaybackPolicy | None = None
+    user_tags: Annotated[dict[Annotated[str, Field(max_length=128)], TagValue], Field(max_length=50)] | None = None
 
     @field_validator("profiles")
     @classmethod
@@ -26,7 +45,7 @@ class StreamCreate(ApiModel):
 
 
 class Stream(ApiModel):
-    """A stream as the API returns it."""
+    """A stream as the API returns it, with Studio's activity counters."""
 
     id: str
     name: str
@@ -35,16 +54,20 @@ class Stream(ApiModel):
     profiles: list[Profile]
     record: bool = False
     created_at: int
+    playback_policy: PlaybackPolicy = PlaybackPolicy(type=PUBLIC)
+    user_tags: dict[str, TagValue] | None = None
     is_active: bool = False
     last_seen: int | None = None
+    # Counted once per segment: source ones when first received, transcoded ones when a result settles it.
+    source_segments: int = 0
+    source_bytes: int = 0
+    # Seconds of source the workers measured (a segment that failed to transcode adds none).
+    source_segments_duration: float = 0.0
+    transcoded_segments: int = 0
+    transcoded_bytes: int = 0
+    transcoded_segments_duration: float = 0.0
     orchestrator: str | None = None
     deleted: bool = False
-
-
-class StreamList(ApiModel):
-    """``GET /stream`` body."""
-
-    streams: list[Stream]
 
 
 class StreamRecord(Stream):

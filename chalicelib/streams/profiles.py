@@ -7,26 +7,49 @@ and is never larger than its source. The worker shares these definitions with th
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from fractions import Fraction
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from chalicelib.core.models import ApiModel
 
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 #: The name under which the untouched source is played; no profile may take it.
 SOURCE_RENDITION = "source"
+#: Studio's ``gop`` value for a rendition made only of keyframes.
+INTRA = "intra"
+#: The longest keyframe interval a profile may ask for, in seconds.
+MAX_GOP_S = 60
+#: Studio's ``quality`` range (constant quality: higher is smaller and worse).
+MAX_QUALITY = 44
+#: The highest frame rate a profile may ask for (fps/fpsDen): NTSC rates come as fps=60000, fpsDen=1001.
+MAX_FPS = 120
+#: The ``encoder`` values the worker makes; Studio also names HEVC, VP8 and VP9.
+SUPPORTED_ENCODERS = ("H.264",)
+H264Profile = Literal["H264Baseline", "H264Main", "H264High", "H264ConstrainedHigh"]
 
 
 class Profile(ApiModel):
-    """A rendition of the ladder: its bounding height, nominal width and bitrate (bits/s)."""
+    """A rendition of the ladder: its bounding height, nominal width and bitrate (bits/s), and how to encode it.
+
+    The optional fields are Livepeer Studio's ``ffmpeg-profile`` ones; absent, the worker chooses.
+    """
 
     name: str
     width: Annotated[int, Field(ge=16, le=7680)]
     height: Annotated[int, Field(ge=16, le=4320)]
     bitrate: Annotated[int, Field(ge=10_000, le=50_000_000)]
-    # 0 keeps the source's frame rate.
-    fps: Annotated[int, Field(ge=0, le=120)] = 0
+    # The frame-rate cap is fps/fpsDen; fps 0 keeps the source's frame rate.
+    fps: Annotated[int, Field(ge=0, le=MAX_FPS * 1001)] = 0
+    fps_den: Annotated[int, Field(ge=1, le=1001)] | None = None
+    # Seconds between keyframes (a decimal string, as Studio keeps it), or "intra" for keyframes only.
+    gop: str | None = None
+    profile: H264Profile | None = None
+    # Constant quality, 0-44 (libx264's CRF, NVENC's CQ); the bitrate then caps it.
+    quality: Annotated[int, Field(ge=0, le=MAX_QUALITY)] | None = None
+    # Validated here as text; what the worker cannot make is refused with its own code (streams.support).
+    encoder: Annotated[str, Field(min_length=1, max_length=32)] | None = None
 
     @field_validator("name")
     @classmethod
@@ -37,6 +60,47 @@ class Profile(ApiModel):
                 f"and may not be {SOURCE_RENDITION!r}"
             )
         return value
+
+    @field_validator("gop", mode="before")
+    @classmethod
+    def _gop_is_seconds_or_intra(cls, value: object) -> object:
+        # Studio types gop as a string but clients also send numbers: keep the text they meant.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if value is None or value == INTRA:
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"gop is a number of seconds or {INTRA!r}")
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ValueError(f"gop is a number of seconds or {INTRA!r}") from None
+        if not 0 < seconds <= MAX_GOP_S:
+            raise ValueError(f"gop must be more than 0 and at most {MAX_GOP_S} seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _frame_rate_is_bounded(self) -> Profile:
+        rate = self.frame_rate()
+        if rate is not None and rate > MAX_FPS:
+            raise ValueError(f"fps/fpsDen may be at most {MAX_FPS}")
+        return self
+
+    def frame_rate(self) -> Fraction | None:
+        """The frame-rate cap fps/fpsDen, or None to keep the source's."""
+        return Fraction(self.fps, self.fps_den or 1) if self.fps else None
+
+    def gop_seconds(self) -> float | None:
+        """The keyframe interval asked for in seconds; 0 for intra-only; None when not asked."""
+        if self.gop is None:
+            return None
+        return 0.0 if self.gop == INTRA else float(self.gop)
+
+
+def output_rate(profile: Profile, source_rate: Fraction) -> Fraction:
+    """The rendition's frame rate: the profile's fps/fpsDen as a cap, never above the source's (as Livepeer)."""
+    cap = profile.frame_rate()
+    return cap if cap is not None and cap < source_rate else source_rate
 
 
 # Livepeer Studio's default ladder (DESIGN.md); fps 0 keeps the source's frame rate.

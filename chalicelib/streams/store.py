@@ -5,21 +5,31 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from chalicelib.core.clock import now_ms
-from chalicelib.core.dynamo import written
+from chalicelib.core.dynamo import TransactItem, to_dynamo, update_item, written
 from chalicelib.core.errors import Gone, NotFound
-from chalicelib.streams.models import StreamCreate, StreamRecord
+from chalicelib.streams.models import PUBLIC, PlaybackPolicy, StreamCreate, StreamRecord
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 _KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+#: Studio's counters, as the ``streams`` table names them; ``count`` adds to these only.
+COUNTERS = (
+    "sourceSegments",
+    "sourceBytes",
+    "sourceSegmentsDuration",
+    "transcodedSegments",
+    "transcodedBytes",
+    "transcodedSegmentsDuration",
+)
 
 
 def _stream_key() -> str:
@@ -47,9 +57,11 @@ class StreamStore:
             profiles=request.profiles if request.profiles is not None else list(DEFAULT_PROFILES),
             record=request.record,
             created_at=now_ms(),
+            playback_policy=request.playback_policy or PlaybackPolicy(type=PUBLIC),
+            user_tags=request.user_tags,
             owner=owner,
         )
-        item = record.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"gaps"})
+        item = to_dynamo(record.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"gaps"}))
         self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
         return record
 
@@ -118,6 +130,20 @@ class StreamStore:
                 ExpressionAttributeValues={":s": seq},
             )
         )
+
+    def count(self, stream_id: str, counts: dict[str, int | Decimal]) -> TransactItem:
+        """Return the write that adds ``counts`` (attribute → amount, of ``COUNTERS``) to a stream's counters.
+
+        It is a transaction's write, so the caller applies it together with the conditional write that
+        makes the counted event happen once (a segment's claim, a result's settlement).
+        """
+        unknown = set(counts) - set(COUNTERS)
+        if unknown or not counts:
+            raise ValueError(f"not stream counters: {sorted(unknown) or 'none given'}")
+        names = {f"#c{i}": name for i, name in enumerate(counts)}
+        values = {f":c{i}": amount for i, amount in enumerate(counts.values())}
+        update = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counts)))
+        return update_item(self._table, {"id": stream_id}, update, values, names=names)
 
     def set_orchestrator(self, stream_id: str, address: str) -> None:
         """Remember which orchestrator the stream's segments go to (sticky selection)."""

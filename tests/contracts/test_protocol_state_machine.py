@@ -509,6 +509,9 @@ EXPECTED_KINDS = {
 }  # fmt: skip
 
 
+# Up to three batches of random histories on a real chain: 1½–3 min alone on 2 cores, more on a busy machine;
+# the suite's 300 s per test guards everything else.
+@pytest.mark.timeout(900)
 def test_protocol_books_balance_under_random_operations(world: World) -> None:
     ProtocolMachine.world = world
     ProtocolMachine.stats.clear()

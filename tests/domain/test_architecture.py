@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "dispatch": {"core", "jobs", "payments", "segments", "streams"},  # projections: only their shape, as a Protocol
     "ingest": {"core", "dispatch", "jobs", "payments", "segments", "streams"},
     "intake": {"core", "jobs", "payments"},
-    "results": {"core", "jobs", "segments"},
+    "results": {"core", "jobs", "segments", "streams"},  # a settled segment moves its stream's counters
     "playback": {"core", "segments", "streams"},
     "chain": {"core"},
     "payments": {"chain", "core", "jobs", "streams"},

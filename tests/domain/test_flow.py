@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 
 import av
 
 from tests.domain.conftest import ORCHESTRATOR, Stage, run_worker
-from tests.domain.footage import HEIGHT, WIDTH, tiny_segments
+from tests.domain.footage import FPS, HEIGHT, WIDTH, tiny_segments
 
 
 def test_a_pushed_segment_is_transcoded_and_played_back(stage: Stage) -> None:
@@ -37,3 +38,45 @@ def test_a_pushed_segment_is_transcoded_and_played_back(stage: Stage) -> None:
         frames = list(container.decode(video=0))
     assert (frames[0].width, frames[0].height) == (WIDTH, HEIGHT) and frames[0].key_frame
     assert stage.get(f"/hls/{stream['playbackId']}/source/0.ts").body == segment
+
+
+def test_stream_counters_move_once_per_segment_even_when_a_result_comes_twice(stage: Stage) -> None:
+    stream = stage.create_stream("counted")
+    segments = tiny_segments()[:2]
+    for seq, segment in enumerate(segments):
+        assert stage.push(stream["streamKey"], seq, segment).status_code == 202
+    assert stage.push(stream["streamKey"], 0, segments[0]).json_body["status"] == "duplicate"
+    pushed = stage.call("GET", f"/stream/{stream['id']}").json_body
+    assert (pushed["sourceSegments"], pushed["sourceBytes"]) == (2, sum(len(s) for s in segments))
+    assert (pushed["transcodedSegments"], pushed["isActive"]) == (0, True)
+    assert pushed["lastSeen"] >= stream["createdAt"]
+
+    results = run_worker(stage)
+    event = stage.sqs_event("results", stage.receive("results"))
+    for _ in range(2):  # SQS delivers at least once: the same notifications, twice
+        assert stage.client.lambda_.invoke("on_result", event).payload == {"batchItemFailures": []}
+
+    counted = stage.call("GET", f"/stream/{stream['id']}").json_body
+    seconds = sum(r.source.duration_ms for r in results if r.source is not None) / 1000
+    assert (counted["sourceSegments"], counted["transcodedSegments"]) == (2, 2)
+    assert counted["sourceSegmentsDuration"] == counted["transcodedSegmentsDuration"] == seconds == 2.0
+    assert counted["transcodedBytes"] == sum(r.bytes for result in results for r in result.renditions) > 0
+    assert counted["sourceBytes"] == pushed["sourceBytes"]
+
+
+def test_studio_profile_fields_reach_the_workers_encode(stage: Stage) -> None:
+    # Every frame a keyframe, at half the source's 10 fps (5000/1000 as a numerator and denominator).
+    profile = {"name": "intra5", "width": 426, "height": 240, "bitrate": 300_000}
+    profile |= {"fps": 5000, "fpsDen": 1000, "gop": "intra", "encoder": "H.264"}
+    stream = stage.create_stream("studio", profiles=[profile])
+    assert stage.push(stream["streamKey"], 0, tiny_segments()[0]).status_code == 202
+    [result] = run_worker(stage)
+    assert result.status == "ok" and stage.deliver_results() == {"batchItemFailures": []}
+
+    rendition = stage.get(f"/hls/{stream['playbackId']}/intra5/0.ts")
+    with av.open(io.BytesIO(rendition.body)) as container:
+        video = container.streams.video[0]
+        frames = list(container.decode(video))
+        assert video.average_rate == Fraction(FPS, 2)
+    assert len(frames) == FPS // 2  # a 1 s segment
+    assert all(frame.key_frame for frame in frames)

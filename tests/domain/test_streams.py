@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from chalicelib.streams.models import StreamCreate, StreamRecord
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 from tests.domain.conftest import Stage
+
+COUNTERS = {
+    "sourceSegments": 0,
+    "sourceBytes": 0,
+    "sourceSegmentsDuration": 0.0,
+    "transcodedSegments": 0,
+    "transcodedBytes": 0,
+    "transcodedSegmentsDuration": 0.0,
+}
 
 
 def test_create_get_list_delete(stage: Stage) -> None:
@@ -12,13 +25,13 @@ def test_create_get_list_delete(stage: Stage) -> None:
     assert set(created) >= {"id", "name", "streamKey", "playbackId", "profiles", "createdAt", "isActive"}
     assert created["profiles"] == [p.wire() for p in DEFAULT_PROFILES]
     assert stage.call("GET", f"/stream/{created['id']}").json_body == created
-    assert created["id"] in [s["id"] for s in stage.call("GET", "/stream").json_body["streams"]]
+    assert created["id"] in [s["id"] for s in stage.call("GET", "/stream").json_body]
 
     assert stage.call("DELETE", f"/stream/{created['id']}").status_code == 204
     gone = stage.call("GET", f"/stream/{created['id']}")
     assert (gone.status_code, gone.json_body["error"]["code"]) == (404, "stream_not_found")
     assert stage.get(f"/hls/{created['playbackId']}/index.m3u8").status_code == 404
-    assert created["id"] not in [s["id"] for s in stage.call("GET", "/stream").json_body["streams"]]
+    assert created["id"] not in [s["id"] for s in stage.call("GET", "/stream").json_body]
 
 
 def test_another_owners_streams_are_invisible(stage: Stage) -> None:
@@ -27,7 +40,7 @@ def test_another_owners_streams_are_invisible(stage: Stage) -> None:
     theirs = {"Authorization": "Bearer key-of-mallory"}
     assert stage.call("GET", f"/stream/{mine['id']}", **theirs).status_code == 404
     assert stage.call("DELETE", f"/stream/{mine['id']}", **theirs).status_code == 404
-    assert stage.call("GET", "/stream", **theirs).json_body == {"streams": []}
+    assert stage.call("GET", "/stream", **theirs).json_body == []
     assert stage.call("GET", f"/stream/{mine['id']}").status_code == 200
 
 
@@ -36,6 +49,8 @@ def test_invalid_bodies_are_refused_with_the_failing_fields(stage: Stage) -> Non
     assert bad.status_code == 422
     assert bad.json_body["error"]["code"] == "invalid_body"
     assert {e["loc"] for e in bad.json_body["error"]["errors"]} >= {"name", "profiles.0.width"}
+    # Studio's shape beside ours: one readable line per failing field.
+    assert any(line.startswith("profiles.0.width: ") for line in bad.json_body["errors"])
     twice = {"name": "p", "width": 640, "height": 360, "bitrate": 800_000}
     dupes = stage.call("POST", "/stream", {"name": "d", "profiles": [twice, twice]})
     assert (dupes.status_code, dupes.json_body["error"]["code"]) == (422, "invalid_body")
@@ -69,3 +84,116 @@ def test_streams_without_segments_for_a_while_go_idle(stage: Stage) -> None:
     tick = stage.client.events.generate_cw_event("aws.events", "Scheduled Event", {}, ["arn:aws:events:rule/sweep"])
     stage.client.lambda_.invoke("sweep_idle_streams", tick)
     assert stage.call("GET", f"/stream/{created['id']}").json_body["isActive"] is False
+
+
+def test_the_stream_list_is_a_json_array_newest_first(stage: Stage) -> None:
+    older, newer = stage.create_stream("older"), stage.create_stream("newer")
+    listed = stage.call("GET", "/stream")
+    assert isinstance(listed.json_body, list)
+    assert [s["id"] for s in listed.json_body][:2] == [newer["id"], older["id"]]
+
+
+def test_bodiless_requests_are_taken_whatever_their_content_type(stage: Stage) -> None:
+    # Clients generated from Studio's API description send this on GET and DELETE.
+    octets = {"Content-Type": "application/octet-stream"}
+    created = stage.create_stream("typed")
+    assert stage.call("GET", "/stream", **octets).status_code == 200
+    assert stage.call("GET", f"/stream/{created['id']}", **octets).json_body == created
+    assert stage.call("DELETE", f"/stream/{created['id']}", **octets).status_code == 204
+    assert stage.call("GET", "/health", **{"Content-Type": "text/plain"}).status_code == 200
+
+
+def test_a_new_stream_carries_studios_counters_at_zero_and_a_public_policy(stage: Stage) -> None:
+    created = stage.create_stream("fresh")
+    assert {name: created[name] for name in COUNTERS} == COUNTERS
+    assert created["isActive"] is False and created["playbackPolicy"] == {"type": "public"}
+    assert "userTags" not in created
+
+
+def test_studio_profile_fields_round_trip(stage: Stage) -> None:
+    profile = {
+        "name": "720p30",
+        "width": 1280,
+        "height": 720,
+        "bitrate": 3_000_000,
+        "fps": 30000,
+        "fpsDen": 1001,
+        "gop": "2.5",
+        "profile": "H264ConstrainedHigh",
+        "quality": 23,
+        "encoder": "H.264",
+    }
+    intra = {"name": "intra", "width": 640, "height": 360, "bitrate": 800_000, "fps": 0, "gop": "intra"}
+    created = stage.create_stream("studio", profiles=[profile, intra])
+    assert created["profiles"] == [profile, intra]
+    assert stage.call("GET", f"/stream/{created['id']}").json_body["profiles"] == [profile, intra]
+
+
+def test_a_numeric_gop_is_kept_as_studios_string(stage: Stage) -> None:
+    profile = {"name": "p", "width": 640, "height": 360, "bitrate": 800_000, "fps": 0, "gop": 2}
+    assert stage.create_stream("gop", profiles=[profile])["profiles"][0]["gop"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"gop": "sometimes"}, "profiles.0.gop"),
+        ({"gop": "0"}, "profiles.0.gop"),
+        ({"profile": "H264Extended"}, "profiles.0.profile"),
+        ({"quality": 45}, "profiles.0.quality"),
+        ({"fpsDen": 0}, "profiles.0.fpsDen"),
+    ],
+)
+def test_profile_fields_out_of_range_are_refused_naming_the_field(
+    stage: Stage, change: dict[str, Any], field: str
+) -> None:
+    profile = {"name": "p", "width": 640, "height": 360, "bitrate": 800_000, **change}
+    refused = stage.call("POST", "/stream", {"name": "bad", "profiles": [profile]})
+    assert (refused.status_code, refused.json_body["error"]["code"]) == (422, "invalid_body")
+    assert field in {e["loc"] for e in refused.json_body["error"]["errors"]}
+
+
+@pytest.mark.parametrize("encoder", ["HEVC", "VP8", "VP9", "AV1"])
+def test_encoders_the_worker_does_not_make_are_refused_with_a_code(stage: Stage, encoder: str) -> None:
+    profile = {"name": "p", "width": 640, "height": 360, "bitrate": 800_000, "encoder": encoder}
+    refused = stage.call("POST", "/stream", {"name": "hevc", "profiles": [profile]})
+    assert (refused.status_code, refused.json_body["error"]["code"]) == (422, "unsupported_encoder")
+    assert encoder in refused.json_body["errors"][0]
+
+
+def test_lossless_quality_with_a_named_h264_profile_is_refused(stage: Stage) -> None:
+    profile = {"name": "p", "width": 640, "height": 360, "bitrate": 800_000, "quality": 0, "profile": "H264Main"}
+    refused = stage.call("POST", "/stream", {"name": "lossless", "profiles": [profile]})
+    assert (refused.status_code, refused.json_body["error"]["code"]) == (422, "unsupported_profile_quality")
+
+
+def test_a_public_playback_policy_is_taken(stage: Stage) -> None:
+    created = stage.create_stream("public", playbackPolicy={"type": "public"})
+    assert created["playbackPolicy"] == {"type": "public"}
+
+
+@pytest.mark.parametrize(
+    "policy", [{"type": "jwt"}, {"type": "webhook", "webhookId": "w1"}, {"type": "public", "allowedOrigins": ["x"]}]
+)
+def test_signed_playback_policies_are_refused_with_a_code(stage: Stage, policy: dict[str, Any]) -> None:
+    refused = stage.call("POST", "/stream", {"name": "signed", "playbackPolicy": policy})
+    assert (refused.status_code, refused.json_body["error"]["code"]) == (422, "unsupported_playback_policy")
+    assert stage.call("GET", "/stream").json_body == []
+
+
+def test_user_tags_are_stored_and_returned(stage: Stage) -> None:
+    tags = {"app": "demo", "tier": 2, "ratio": 1.5, "labels": ["a", 3]}
+    created = stage.create_stream("tagged", userTags=tags)
+    assert created["userTags"] == tags
+    assert stage.call("GET", f"/stream/{created['id']}").json_body["userTags"] == tags
+    assert stage.call("GET", "/stream").json_body[0]["userTags"] == tags
+
+
+def test_every_error_body_has_studios_errors_and_our_code(stage: Stage) -> None:
+    missing = stage.call("GET", "/stream/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
+    assert missing.json_body["error"]["code"] == "stream_not_found"
+    assert missing.json_body["errors"] == [missing.json_body["error"]["message"]]
+    unauthorized = stage.call("GET", "/stream", Authorization="Bearer nope")
+    assert isinstance(unauthorized.json_body["errors"], list) and unauthorized.json_body["errors"]
+    assert all(isinstance(line, str) for line in unauthorized.json_body["errors"])

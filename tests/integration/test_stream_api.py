@@ -16,12 +16,13 @@ def test_create_get_list_delete(api: Api) -> None:
     fetched = api.call("GET", f"/stream/{created['id']}")
     assert fetched.status_code == 200 and fetched.json() == created
 
-    listed = api.call("GET", "/stream").json()["streams"]
-    assert created["id"] in [s["id"] for s in listed]
+    listed = api.call("GET", "/stream").json()
+    assert isinstance(listed, list) and created["id"] in [s["id"] for s in listed]
 
     assert api.call("DELETE", f"/stream/{created['id']}").status_code == 204
     gone = api.call("GET", f"/stream/{created['id']}")
     assert (gone.status_code, gone.json()["error"]["code"]) == (404, "stream_not_found")
+    assert gone.json()["errors"] == [gone.json()["error"]["message"]]
     assert api.get(f"/hls/{created['playbackId']}/index.m3u8").status_code == 404
 
 
@@ -45,3 +46,13 @@ def test_invalid_bodies_are_refused_with_the_failing_fields(api: Api) -> None:
 def test_an_unknown_stream_is_a_404(api: Api) -> None:
     response = api.call("GET", "/stream/00000000-0000-0000-0000-000000000000")
     assert (response.status_code, response.json()["error"]["code"]) == (404, "stream_not_found")
+
+
+def test_bodiless_requests_with_a_generated_clients_content_type_are_taken(api: Api) -> None:
+    # What clients generated from Studio's API description send on GET and DELETE.
+    octets = {"Content-Type": "application/octet-stream"}
+    created = api.create_stream("octets", userTags={"app": "generated"})
+    assert api.call("GET", "/stream", headers=octets).status_code == 200
+    fetched = api.call("GET", f"/stream/{created['id']}", headers=octets)
+    assert fetched.status_code == 200 and fetched.json()["userTags"] == {"app": "generated"}
+    assert api.call("DELETE", f"/stream/{created['id']}", headers=octets).status_code == 204

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from chalicelib.streams.profiles import DEFAULT_PROFILES, fit
+from chalicelib.streams.profiles import DEFAULT_PROFILES, Profile, fit, output_rate
 
 
 def test_default_ladder_from_1080p_matches_livepeer_sizes() -> None:
@@ -38,3 +42,42 @@ def test_every_rendition_is_even_and_never_larger_than_its_source(width: int, he
         assert h == profile.height
         # aspect ratio within the rounding to even
         assert abs(w - width * h / height) <= 1.0
+
+
+# --- Studio's encoding fields -------------------------------------------------------------------------
+
+BASE = {"name": "p", "width": 640, "height": 360, "bitrate": 800_000}
+
+
+def test_fps_over_fps_den_is_a_cap_that_never_raises_the_source_rate() -> None:
+    ntsc = Profile.model_validate({**BASE, "fps": 30000, "fpsDen": 1001})
+    assert ntsc.frame_rate() == Fraction(30000, 1001)
+    assert output_rate(ntsc, Fraction(60)) == Fraction(30000, 1001)
+    assert output_rate(ntsc, Fraction(25)) == Fraction(25)  # a slower source keeps its own rate
+    assert output_rate(Profile.model_validate(BASE), Fraction(50)) == Fraction(50)  # fps 0: the source's
+
+
+def test_a_frame_rate_over_the_limit_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        Profile.model_validate({**BASE, "fps": 240})
+    assert Profile.model_validate({**BASE, "fps": 120_000, "fpsDen": 1001}).frame_rate() == Fraction(120_000, 1001)
+
+
+@pytest.mark.parametrize(
+    ("gop", "kept", "seconds"), [("2", "2", 2.0), (0.5, "0.5", 0.5), (3, "3", 3.0), ("intra", "intra", 0.0)]
+)
+def test_gop_is_seconds_or_intra_kept_as_studios_string(gop: object, kept: str, seconds: float) -> None:
+    profile = Profile.model_validate({**BASE, "gop": gop})
+    assert (profile.gop, profile.gop_seconds()) == (kept, seconds)
+
+
+@pytest.mark.parametrize("gop", ["", "fast", "0", "-1", "61", True, "nan"])
+def test_a_gop_that_is_not_a_duration_is_refused(gop: object) -> None:
+    with pytest.raises(ValidationError):
+        Profile.model_validate({**BASE, "gop": gop})
+
+
+def test_studio_fields_are_camel_case_on_the_wire_and_absent_when_unset() -> None:
+    wire = {**BASE, "fps": 30, "fpsDen": 1, "gop": "2", "profile": "H264High", "quality": 23, "encoder": "H.264"}
+    assert Profile.model_validate(wire).wire() == wire
+    assert Profile.model_validate(BASE).wire() == {**BASE, "fps": 0}

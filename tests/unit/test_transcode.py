@@ -5,13 +5,17 @@ Each source is transcoded once per module (real libx264 encodes) and the tests r
 
 from __future__ import annotations
 
+import io
 import re
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
+import av
 import pytest
 
 from chalicelib.streams.profiles import DEFAULT_PROFILES, Profile
-from gpu_worker.encoders import EncoderChoice, libx264
+from gpu_worker.encoders import EncoderChoice, libx264, nvenc, rendition_options
 from gpu_worker.errors import EmptySource, NoVideoStream, TranscodeError, UndecodableSource
 from gpu_worker.rfc6381 import avc1_from_annexb, avc1_from_avcc, mp4a_from_adts, mp4a_from_asc
 from gpu_worker.transcode import Transcoded, transcode_segment
@@ -284,3 +288,100 @@ def test_an_encoder_that_fails_fails_the_transcode_with_a_typed_error() -> None:
     with pytest.raises(TranscodeError) as caught:
         transcode_segment(source, DEFAULT_PROFILES[:1], broken)
     assert caught.value.code == "transcode_failed"
+
+
+# --- Studio's profile fields in the encode -----------------------------------------------------------
+
+SMALL = {"width": 426, "height": 240, "bitrate": 300_000}
+STUDIO_PROFILES = [
+    Profile(name="gop1", gop="1", **SMALL),
+    Profile(name="intra", gop="intra", **SMALL),
+    Profile(name="baseline", profile="H264Baseline", **SMALL),
+    Profile(name="main", profile="H264Main", **SMALL),
+    Profile(name="high", profile="H264High", **SMALL),
+    Profile(name="chigh", profile="H264ConstrainedHigh", **SMALL),
+    Profile(name="q10", quality=10, **SMALL),
+    Profile(name="q40", quality=40, **SMALL),
+    Profile(name="fps7.5", fps=15, fps_den=2, **SMALL),
+    Profile(name="fps60", fps=60, **SMALL),
+]
+
+
+@pytest.fixture(scope="module")
+def studio_encodes(hd_segments: list[Path]) -> dict[str, dict[str, Any]]:
+    """One 2 s 720p25 segment encoded once per Studio field, read back with PyAV."""
+    # veryfast, the worker's default: ultrafast would make every profile Constrained Baseline.
+    transcoded = transcode_segment(hd_segments[0].read_bytes(), STUDIO_PROFILES, libx264("veryfast"))
+    read: dict[str, dict[str, Any]] = {}
+    for rendition in transcoded.renditions:
+        with av.open(io.BytesIO(rendition.data)) as container:
+            video = container.streams.video[0]
+            frames = list(container.decode(video))
+            read[rendition.profile.name] = {
+                "profile": video.codec_context.profile,
+                "b_frames": bool(video.codec_context.has_b_frames),
+                "rate": video.average_rate,
+                "keyframes": [i for i, frame in enumerate(frames) if frame.key_frame],
+                "frames": len(frames),
+                "bytes": len(rendition.data),
+                "rendition": rendition,
+            }
+    return read
+
+
+def test_gop_seconds_set_the_keyframe_interval(studio_encodes: dict[str, dict[str, Any]]) -> None:
+    assert studio_encodes["gop1"]["keyframes"] == [0, 25]  # 25 fps, a keyframe every second
+    assert studio_encodes["high"]["keyframes"] == [0]  # the default: one per 2 s segment
+
+
+def test_gop_intra_makes_every_frame_a_keyframe(studio_encodes: dict[str, dict[str, Any]]) -> None:
+    intra = studio_encodes["intra"]
+    assert intra["keyframes"] == list(range(50)) and intra["frames"] == 50
+
+
+def test_the_h264_profile_is_the_one_asked_for(studio_encodes: dict[str, dict[str, Any]]) -> None:
+    assert studio_encodes["baseline"]["profile"] in ("Baseline", "Constrained Baseline")
+    assert (studio_encodes["main"]["profile"], studio_encodes["high"]["profile"]) == ("Main", "High")
+    # Constrained High: High without B-frames.
+    assert (studio_encodes["chigh"]["profile"], studio_encodes["chigh"]["b_frames"]) == ("High", False)
+    assert studio_encodes["high"]["b_frames"] and not studio_encodes["baseline"]["b_frames"]
+    assert studio_encodes["main"]["rendition"].codecs.startswith("avc1.4d")
+    assert studio_encodes["high"]["rendition"].codecs.startswith("avc1.64")
+
+
+def test_a_higher_quality_number_makes_a_smaller_rendition(studio_encodes: dict[str, dict[str, Any]]) -> None:
+    assert studio_encodes["q40"]["bytes"] < studio_encodes["q10"]["bytes"] / 2
+
+
+def test_fps_over_fps_den_caps_the_frame_rate(studio_encodes: dict[str, dict[str, Any]]) -> None:
+    capped = studio_encodes["fps7.5"]
+    assert capped["rate"] == Fraction(15, 2) and capped["frames"] == 15  # 2 s at 7.5 fps
+    rendition = capped["rendition"]
+    assert rendition.duration_ms == pytest.approx(2000, abs=1000 / 7.5)
+    assert rendition.first_pts == pytest.approx(studio_encodes["high"]["rendition"].first_pts, abs=1 / 7.5)
+    # A cap above the source's 25 fps keeps the source's rate: frames are never invented.
+    assert (studio_encodes["fps60"]["rate"], studio_encodes["fps60"]["frames"]) == (25, 50)
+
+
+def test_studio_fields_map_to_each_encoders_options() -> None:
+    profile = Profile(name="p", profile="H264ConstrainedHigh", quality=23, gop="0.5", **SMALL)
+    x264 = rendition_options(libx264("veryfast"), profile, Fraction(30))
+    assert {k: x264[k] for k in ("g", "profile", "bf", "crf", "maxrate")} == {
+        "g": "15",
+        "profile": "high",
+        "bf": "0",
+        "crf": "23",
+        "maxrate": "360000",
+    }
+    gpu = rendition_options(nvenc(), profile, Fraction(30))
+    assert {k: gpu[k] for k in ("g", "profile", "bf", "rc", "cq", "b")} == {
+        "g": "15",
+        "profile": "high",
+        "bf": "0",
+        "rc": "vbr",
+        "cq": "23",
+        "b": "0",
+    }
+    plain = rendition_options(libx264("veryfast"), Profile(name="p", **SMALL), Fraction(25))
+    assert plain["g"] == "50" and not {"profile", "bf", "crf"} & set(plain)
+    assert rendition_options(nvenc(), Profile(name="p", gop="intra", **SMALL), Fraction(25))["bf"] == "0"
