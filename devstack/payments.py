@@ -13,7 +13,6 @@ from web3 import Web3
 from chalicelib.chain.protocol import Protocol
 from devstack.stack import LocalStack
 
-ETH = 10**18
 #: Redemption states after which a winning ticket needs nothing more.
 SETTLED = ("redeemed", "expired", "failed")
 
@@ -98,7 +97,7 @@ def wait_for_payments(stack: LocalStack, timeout_s: float = 60.0) -> list[Orches
 def payments_table(report: list[OrchestratorPayments]) -> Table:
     """The report as a table (fits 80 columns)."""
     table = Table(title="payments: tickets per segment, winners redeemed on Anvil")
-    for column in ("orchestrator", "sent", "won", "redeemed", "ETH credited", "gas/ticket", "LPT minted"):
+    for column in ("orchestrator", "sent", "won", "redeemed", "credited (gwei)", "gas/ticket", "LPT minted"):
         table.add_column(column, justify="left" if column == "orchestrator" else "right")
     for o in report:
         pending = f" +{o.unsettled}…" if o.unsettled else ""
@@ -108,7 +107,7 @@ def payments_table(report: list[OrchestratorPayments]) -> Table:
             str(o.sent),
             str(o.won),
             f"{o.redeemed}{pending}",
-            f"{o.credited / ETH:.9f}",
+            f"{o.credited / 10**9:,.3f}",
             gas,
             f"{o.minted / 10**18:,.2f}",
         )
