@@ -24,7 +24,7 @@ from chalicelib.playback.service import Playlist, Redirect
 from chalicelib.projections.projector import project_chain_events
 from chalicelib.results.service import handle_results
 from chalicelib.segments.names import parse_ingest_name
-from chalicelib.streams.models import StreamCreate
+from chalicelib.streams.models import StreamCreate, StreamUpdate
 from chalicelib.streams.support import check_supported
 from chalicelib.wiring import Wiring
 
@@ -136,6 +136,16 @@ def get_stream(stream_id: str) -> Response:
     return _json(wiring.streams().get(stream_id, _owner()).to_api().wire())
 
 
+@app.route("/stream/{stream_id}", methods=["PATCH"], content_types=ANY_TYPE)
+@api
+def update_stream(stream_id: str) -> Response:
+    """Change a stream's name, profiles, record, suspended, playbackPolicy or userTags; 204, as Studio answers."""
+    _require_role("gateway")
+    changes = check_supported(StreamUpdate.model_validate(_request_json()))
+    wiring.streams().update(stream_id, _owner(), changes)
+    return Response(body="", status_code=204)
+
+
 @app.route("/stream/{stream_id}", methods=["DELETE"], content_types=ANY_TYPE)
 @api
 def delete_stream(stream_id: str) -> Response:
@@ -232,7 +242,8 @@ if settings().has_role("gateway"):
     @app.schedule(Rate(1, unit=Rate.MINUTES))
     def sweep_idle_streams(event: Any) -> None:
         """Mark streams with no segment for a while as inactive."""
-        idle = wiring.streams().mark_idle(now_ms() - int(wiring.settings.stream_idle_after_s * 1000))
+        after_s = wiring.settings.stream_idle_after_s
+        idle = wiring.streams().mark_idle(now_ms(), None if after_s is None else int(after_s * 1000))
         if idle:
             logger.info("streams now idle", streams=idle)
 

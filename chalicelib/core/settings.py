@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     allowed_job_origins: list[str] = []
     # Orchestrator: a job made longer ago than this is refused (bounds the replay of a captured job).
     max_job_age_s: float = 300.0
-    # A stream with no segment for this long is marked inactive by the idle sweeper.
-    stream_idle_after_s: float = 60.0
+    # A stream with no segment for this long is marked inactive by the idle sweeper; by default, three of
+    # its own segment durations.
+    stream_idle_after_s: float | None = None
 
     # --- On-chain mode ------------------------------------------------------------------------------
     # "offchain": orchestrators from ``orchestrators``, jobs signed by an allowed gateway, nobody paid.

@@ -117,7 +117,7 @@ def _take_segment(gw: Gateway, stream: StreamRecord, seq: int, body: bytes, dura
             return IngestOutcome(stream.id, seq, "duplicate", existing.orchestrator if existing else None)
         # Claimed before but never sent (a crash, or no orchestrator took it): store and send now.
     gw.media.put(key, body)
-    gw.streams.touch(stream.id, seq, received_at)
+    gw.streams.touch(stream.id, seq, received_at, duration_ms)
     chosen = send(
         lambda address: build_job(
             media=gw.media,

@@ -27,6 +27,12 @@ class PlaybackPolicy(ApiModel):
     allowed_origins: list[str] | None = None
 
 
+def _unique_profile_names(value: list[Profile] | None) -> list[Profile] | None:
+    if value is not None and len({p.name for p in value}) != len(value):
+        raise ValueError("profile names must be unique")
+    return value
+
+
 class StreamCreate(ApiModel):
     """``POST /stream`` body."""
 
@@ -36,12 +42,20 @@ class StreamCreate(ApiModel):
     playback_policy: PlaybackPolicy | None = None
     user_tags: Annotated[dict[Annotated[str, Field(max_length=128)], TagValue], Field(max_length=50)] | None = None
 
-    @field_validator("profiles")
-    @classmethod
-    def _unique_names(cls, value: list[Profile] | None) -> list[Profile] | None:
-        if value is not None and len({p.name for p in value}) != len(value):
-            raise ValueError("profile names must be unique")
-        return value
+    _unique_names = field_validator("profiles")(_unique_profile_names)
+
+
+class StreamUpdate(ApiModel):
+    """``PATCH /stream/{id}`` body: the fields to change (Studio's), each optional."""
+
+    name: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    profiles: Annotated[list[Profile], Field(max_length=8)] | None = None
+    record: bool | None = None
+    suspended: bool | None = None
+    playback_policy: PlaybackPolicy | None = None
+    user_tags: Annotated[dict[Annotated[str, Field(max_length=128)], TagValue], Field(max_length=50)] | None = None
+
+    _unique_names = field_validator("profiles")(_unique_profile_names)
 
 
 class Stream(ApiModel):
@@ -53,6 +67,8 @@ class Stream(ApiModel):
     playback_id: str
     profiles: list[Profile]
     record: bool = False
+    # A suspended stream's key is refused at ingest (``stream_suspended``) until it is unsuspended.
+    suspended: bool = False
     created_at: int
     playback_policy: PlaybackPolicy = PlaybackPolicy(type=PUBLIC)
     user_tags: dict[str, TagValue] | None = None
@@ -79,6 +95,8 @@ class StreamRecord(Stream):
     owner: str
     # The highest sequence number received so far.
     max_seq: int | None = None
+    # The duration of the newest segment received (ms): the stream is idle after three of them with none.
+    last_segment_ms: int | None = None
     # Sequence numbers declared permanent gaps in the playlists.
     gaps: frozenset[int] = frozenset()
 

@@ -13,14 +13,18 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from chalicelib.core.clock import now_ms
 from chalicelib.core.dynamo import TransactItem, to_dynamo, update_item, written
-from chalicelib.core.errors import Gone, NotFound
-from chalicelib.streams.models import PUBLIC, PlaybackPolicy, StreamCreate, StreamRecord
+from chalicelib.core.errors import Forbidden, Gone, NotFound
+from chalicelib.streams.models import PUBLIC, PlaybackPolicy, StreamCreate, StreamRecord, StreamUpdate
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
 _KEY_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+#: A stream is idle after this many of its segment durations with no segment (Studio's habit)...
+IDLE_SEGMENTS = 3
+#: ...counting a segment as this long until one declared or measured its duration.
+DEFAULT_SEGMENT_MS = 2_000
 #: Studio's counters, as the ``streams`` table names them; ``count`` adds to these only.
 COUNTERS = (
     "sourceSegments",
@@ -91,6 +95,22 @@ class StreamStore:
             ExpressionAttributeValues={":t": True, ":f": False},
         )
 
+    def update(self, stream_id: str, owner: str, changes: StreamUpdate) -> StreamRecord:
+        """Apply a ``PATCH``: set the fields given (name, profiles, record, suspended, playbackPolicy, userTags)."""
+        self.get(stream_id, owner)
+        fields = to_dynamo(changes.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True))
+        if fields:
+            names = {f"#f{i}": name for i, name in enumerate(fields)}
+            values = {f":f{i}": value for i, value in enumerate(fields.values())}
+            self._table.update_item(
+                Key={"id": stream_id},
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+                ConditionExpression="attribute_exists(id) AND (attribute_not_exists(deleted) OR deleted = :no)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":no": False},
+            )
+        return self.get(stream_id, owner)
+
     def _by_index(self, index: str, attribute: str, value: str) -> StreamRecord | None:
         page = self._table.query(IndexName=index, KeyConditionExpression=Key(attribute).eq(value), Limit=1)
         items = page.get("Items", [])
@@ -105,6 +125,8 @@ class StreamStore:
         current = self.find(found.id) or found
         if found.deleted or current.deleted:
             raise Gone("stream_deleted", "the stream of this stream key was deleted")
+        if current.suspended:
+            raise Forbidden("stream_suspended", "the stream of this stream key is suspended: unsuspend it to push")
         return current
 
     def by_playback_id(self, playback_id: str) -> StreamRecord:
@@ -114,13 +136,13 @@ class StreamStore:
             raise NotFound("unknown_playback_id", "no stream has this playback id")
         return found
 
-    def touch(self, stream_id: str, seq: int, when_ms: int) -> None:
-        """Record ingest activity: active, last seen, and the highest sequence number so far."""
-        self._table.update_item(
-            Key={"id": stream_id},
-            UpdateExpression="SET isActive = :t, lastSeen = :now",
-            ExpressionAttributeValues={":t": True, ":now": when_ms},
-        )
+    def touch(self, stream_id: str, seq: int, when_ms: int, segment_ms: int | None = None) -> None:
+        """Record ingest activity: active, last seen, the newest segment's duration, the highest sequence number."""
+        update, values = "SET isActive = :t, lastSeen = :now", {":t": True, ":now": when_ms}
+        if segment_ms:
+            update += ", lastSegmentMs = :d"
+            values[":d"] = segment_ms
+        self._table.update_item(Key={"id": stream_id}, UpdateExpression=update, ExpressionAttributeValues=values)
         # An older sequence number arriving late leaves the newest as it is.
         written(
             lambda: self._table.update_item(
@@ -163,11 +185,21 @@ class StreamStore:
                 ExpressionAttributeValues={":g": values},
             )
 
-    def mark_idle(self, idle_before_ms: int) -> list[str]:
-        """Mark active streams not seen since ``idle_before_ms`` as inactive; return their ids."""
+    def mark_idle(self, now_ms: int, idle_after_ms: int | None = None) -> list[str]:
+        """Mark active streams with no segment for a while as inactive; return their ids.
+
+        A while is ``idle_after_ms``, or by default three of the stream's own segment durations (the newest
+        segment's, else ``DEFAULT_SEGMENT_MS``): a broadcaster pushing 2 s segments is idle after 6 s.
+        """
         idle: list[str] = []
         for record in self._scan(Attr("isActive").eq(True)):
-            if (record.last_seen or 0) >= idle_before_ms:
+            quiet = (
+                idle_after_ms
+                if idle_after_ms is not None
+                else IDLE_SEGMENTS * (record.last_segment_ms or DEFAULT_SEGMENT_MS)
+            )
+            cut = now_ms - quiet
+            if (record.last_seen or 0) >= cut:
                 continue
             # Refused when a segment arrived meanwhile: the stream is still active.
             if written(
@@ -176,7 +208,7 @@ class StreamStore:
                     Key={"id": record.id},
                     UpdateExpression="SET isActive = :f",
                     ConditionExpression="lastSeen < :cut",
-                    ExpressionAttributeValues={":f": False, ":cut": idle_before_ms},
+                    ExpressionAttributeValues={":f": False, ":cut": cut},
                 )
             ):
                 idle.append(record.id)

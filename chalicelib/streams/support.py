@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from chalicelib.core.errors import Unprocessable
-from chalicelib.streams.models import PUBLIC, PlaybackPolicy, StreamCreate
+from chalicelib.streams.models import PUBLIC, PlaybackPolicy, StreamCreate, StreamUpdate
 from chalicelib.streams.profiles import SUPPORTED_ENCODERS, Profile
+
+_Request = TypeVar("_Request", StreamCreate, StreamUpdate)
 
 
 def check_profiles(profiles: Sequence[Profile]) -> None:
@@ -43,7 +46,7 @@ def check_playback_policy(policy: PlaybackPolicy | None) -> None:
         )
 
 
-def check_supported(request: StreamCreate) -> StreamCreate:
+def check_supported(request: _Request) -> _Request:
     """Return ``request`` if everything it asks for is honoured here; raise ``Unprocessable`` otherwise."""
     check_profiles(request.profiles or [])
     check_playback_policy(request.playback_policy)

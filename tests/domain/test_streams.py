@@ -9,6 +9,7 @@ import pytest
 from chalicelib.streams.models import StreamCreate, StreamRecord
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 from tests.domain.conftest import Stage
+from tests.domain.footage import tiny_segments
 
 COUNTERS = {
     "sourceSegments": 0,
@@ -197,3 +198,67 @@ def test_every_error_body_has_studios_errors_and_our_code(stage: Stage) -> None:
     unauthorized = stage.call("GET", "/stream", Authorization="Bearer nope")
     assert isinstance(unauthorized.json_body["errors"], list) and unauthorized.json_body["errors"]
     assert all(isinstance(line, str) for line in unauthorized.json_body["errors"])
+
+
+# --- PATCH, suspension and idleness (issue 9, item 2) ----------------------------------------------
+
+
+def test_a_stream_is_patched_field_by_field_as_studio_does(stage: Stage) -> None:
+    created = stage.create_stream("before", userTags={"team": "a"})
+    patch = {
+        "name": "after",
+        "record": True,
+        "userTags": {"team": "b", "n": 2},
+        "profiles": [DEFAULT_PROFILES[0].wire()],
+    }
+    answer = stage.call("PATCH", f"/stream/{created['id']}", patch)
+    assert (answer.status_code, answer.body) == (204, b"")
+    got = stage.call("GET", f"/stream/{created['id']}").json_body
+    assert (got["name"], got["record"], got["userTags"]) == ("after", True, {"team": "b", "n": 2})
+    assert [p["name"] for p in got["profiles"]] == [DEFAULT_PROFILES[0].name]
+    assert got["streamKey"] == created["streamKey"] and got["suspended"] is False  # untouched fields stay
+
+
+@pytest.mark.parametrize(
+    ("patch", "status", "code"),
+    [
+        ({"profiles": [{**DEFAULT_PROFILES[0].wire(), "encoder": "VP9"}]}, 422, "unsupported_encoder"),
+        ({"playbackPolicy": {"type": "jwt"}}, 422, "unsupported_playback_policy"),
+        ({"streamKey": "mine-now"}, 422, "invalid_body"),  # not a field a PATCH may set
+        ({"name": ""}, 422, "invalid_body"),
+    ],
+)
+def test_a_patch_asking_for_what_is_not_honoured_is_refused(
+    stage: Stage, patch: dict[str, Any], status: int, code: str
+) -> None:
+    created = stage.create_stream("patched")
+    answer = stage.call("PATCH", f"/stream/{created['id']}", patch)
+    assert (answer.status_code, answer.json_body["error"]["code"]) == (status, code)
+    assert stage.call("GET", f"/stream/{created['id']}").json_body["name"] == "patched"
+
+
+def test_a_stream_of_someone_else_or_unknown_cannot_be_patched(stage: Stage) -> None:
+    answer = stage.call("PATCH", "/stream/00000000-0000-0000-0000-000000000000", {"name": "x"})
+    assert (answer.status_code, answer.json_body["error"]["code"]) == (404, "stream_not_found")
+
+
+def test_a_suspended_streams_key_is_refused_at_ingest_until_unsuspended(stage: Stage) -> None:
+    created = stage.create_stream("suspend me")
+    segment = tiny_segments()[0]
+    assert stage.call("PATCH", f"/stream/{created['id']}", {"suspended": True}).status_code == 204
+    refused = stage.push(created["streamKey"], 0, segment)
+    assert (refused.status_code, refused.json_body["error"]["code"]) == (403, "stream_suspended")
+    assert stage.app.wiring.segments().get(created["id"], 0) is None  # nothing stored
+    assert stage.call("PATCH", f"/stream/{created['id']}", {"suspended": False}).status_code == 204
+    assert stage.push(created["streamKey"], 0, segment).status_code == 202
+
+
+def test_a_stream_goes_idle_after_three_of_its_segment_durations_without_one(stage: Stage) -> None:
+    streams = stage.app.wiring.streams()
+    two, four = (streams.create(StreamCreate(name=n), "tester") for n in ("2 s segments", "4 s segments"))
+    streams.touch(two.id, 0, 10_000, segment_ms=2_000)
+    streams.touch(four.id, 0, 10_000, segment_ms=4_000)
+    assert streams.mark_idle(now_ms=15_999) == []
+    assert streams.mark_idle(now_ms=16_001) == [two.id]  # 3 × 2 s
+    assert streams.mark_idle(now_ms=22_001) == [four.id]  # 3 × 4 s
+    assert not streams.get(two.id).is_active and not streams.get(four.id).is_active
