@@ -215,8 +215,9 @@ def rendition_file(playback_id: str, rendition: str, file: str) -> Response:
 def intake() -> Response:
     """Take a transcode job from a gateway and queue it for this orchestrator's workers; 202."""
     _require_role("orchestrator")
-    job, message_id = take_job(_body(), _header(SIGNATURE_HEADER.lower()), wiring.intake_rules(), wiring.jobs_queue())
-    return _json({"jobId": job.job_id, "messageId": message_id}, 202)
+    taken = take_job(_body(), _header(SIGNATURE_HEADER.lower()), wiring.intake_rules(), wiring.jobs_queue())
+    body = {"jobId": taken.job.job_id, "messageId": taken.message_id}
+    return _json({**body, "ticketParamsSpent": True} if taken.ticket_params_spent else body, 202)
 
 
 @app.route("/orchestrator/ticket-params", methods=["GET"], content_types=ANY_TYPE)

@@ -194,7 +194,9 @@ class Wiring:
             return None
         if s.eth_private_key is None or address is None:
             raise Unavailable("no_key", "on-chain mode needs the gateway's key (LP_ETH_PRIVATE_KEY)")
-        return SenderTerms(address, s.eth_private_key.get_secret_value(), s.max_price_wei_per_pixel)
+        return SenderTerms(
+            address, s.eth_private_key.get_secret_value(), s.max_price_wei_per_pixel, s.max_ticket_ev_wei
+        )
 
     def nonces(self) -> NonceCounter:
         """The gateway's sender-nonce counters, one per quote."""

@@ -16,6 +16,8 @@ from typing import Any, Generic, TypeVar
 from chalicelib.core.logs import logger
 
 T = TypeVar("T")
+#: The most keys a cache keeps: past it, stale ones go, and if that is not enough, all.
+MAX_KEYS = 10_000
 
 
 class RefreshingCache(Generic[T]):
@@ -47,6 +49,11 @@ class RefreshingCache(Generic[T]):
     def _read(self, key: Hashable, read: Callable[[], T]) -> T:
         value = read()
         with self._lock:
+            if len(self._kept) >= MAX_KEYS:  # keys may come from strangers (a sender's address): stay bounded
+                cut = self._clock() - self.stale_s
+                self._kept = {k: v for k, v in self._kept.items() if v[0] >= cut}
+                if len(self._kept) >= MAX_KEYS:
+                    self._kept.clear()
             self._kept[key] = (self._clock(), value)
         return value
 

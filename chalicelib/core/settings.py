@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     ticket_ev_wei: int = Field(default=10**12, gt=0)
     # Gateway: the most it pays per output pixel (wei); orchestrators asking more are not chosen.
     max_price_wei_per_pixel: Decimal = Decimal(10)
+    # Gateway: the most one ticket may be worth (expected value, wei). A quote whose tickets are worth more
+    # is refused: an orchestrator could otherwise quote one certain winner worth the whole deposit.
+    max_ticket_ev_wei: int = Field(default=10**13, gt=0)
     # Gateway: selection weights (DESIGN.md: 0.7 stake share + 0.3 uniform) and how many orchestrators
     # a segment is offered to before it is refused with 503.
     selection_stake_weight: float = Field(default=0.7, ge=0, le=1)

@@ -24,7 +24,7 @@ __all__ = ["INTAKE_PATH", "IntakeRefused", "send"]
 
 INTAKE_PATH = "/orchestrator/jobs"
 
-_Verdict = Literal["taken", "next", "pay_again"]
+_Verdict = Literal["taken", "taken_spent", "next", "pay_again"]
 
 
 def send(
@@ -69,7 +69,9 @@ def send(
                     )
                     break
             verdict = _post(orchestrator, job, timeout_s, http, sign, failures)
-            if verdict == "taken":
+            if verdict in ("taken", "taken_spent"):
+                if verdict == "taken_spent" and payer is not None:
+                    payer.forget(orchestrator.address)  # a ticket won: the next job asks for a new quote
                 taken = True
                 break
             if verdict == "next":
@@ -105,7 +107,11 @@ def _post(
         logger.warning("orchestrator unreachable", orchestrator=orchestrator.address, error=str(error))
         return "next"
     if response.status_code in (200, 201, 202):
-        return "taken"
+        try:
+            spent = bool(response.json().get("ticketParamsSpent"))
+        except (ValueError, AttributeError):
+            spent = False
+        return "taken_spent" if spent else "taken"
     failures.append(f"{orchestrator.address}: HTTP {response.status_code}")
     if response.status_code == 402:
         logger.warning(

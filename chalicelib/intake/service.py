@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from eth_utils.address import is_address
 from pydantic import ValidationError
@@ -111,8 +112,17 @@ def check_job_terms(job: TranscodeJob, rules: IntakeRules) -> None:
         raise Unprocessable("job_url_not_allowed", refused.message, reason=refused.code) from None
 
 
-def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: JobsQueue) -> tuple[TranscodeJob, str]:
-    """Authenticate, parse and check a job (and its payment), then queue it; return it and the SQS message id."""
+class Taken(NamedTuple):
+    """A job the intake took: the job, its queue message, and whether its payment retired its quote."""
+
+    job: TranscodeJob
+    message_id: str
+    # A ticket won: the gateway must ask for new ticket parameters (``ticket_params_spent`` otherwise).
+    ticket_params_spent: bool = False
+
+
+def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: JobsQueue) -> Taken:
+    """Authenticate, parse and check a job (and its payment), then queue it; return what was taken."""
     if rules.payments is None:
         gateway = authenticate_gateway(body, signature, rules.allowed_gateways)
     else:
@@ -121,13 +131,14 @@ def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: Jobs
     with log_context(stream_id=job.stream_id, seq=job.seq, job_id=job.job_id):
         check_job_terms(job, rules)
         if rules.payments is not None:
-            return job, _take_paid(job, gateway, rules.payments, queue, rules.now_ms // 1000)
-        message_id = queue.send(job)
+            message_id, spent = _take_paid(job, gateway, rules.payments, queue, rules.now_ms // 1000)
+            return Taken(job, message_id, spent)
+        message_id = queue.send(job.unpaid())  # off-chain: nobody to settle with, whatever the body says
         logger.info("job queued", message_id=message_id, gateway=gateway)
-        return job, message_id
+        return Taken(job, message_id)
 
 
-def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue, now_s: int) -> str:
+def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue, now_s: int) -> tuple[str, bool]:
     """Check, record and credit the job's tickets and charge its fee, then queue it once; return the message id.
 
     Winning tickets go to the redemption queue once recorded (also when the job itself is then refused:
@@ -145,7 +156,7 @@ def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue,
     _redeem_winners(paid, rules)
     if charge.outcome == "already_charged" and charge.message_id is not None:
         logger.info("job already taken", message_id=charge.message_id, sender=paid.sender)
-        return charge.message_id
+        return charge.message_id, bool(paid.winners)
     message_id = queue.send(job.unpaid())
     rules.ledger.mark_queued(paid.sender, job.job_id, message_id)
     logger.info(
@@ -157,12 +168,15 @@ def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue,
         credit_wei=paid.credit,
         fee_wei=fee,
     )
-    return message_id
+    return message_id, bool(paid.winners)
 
 
 def _redeem_winners(paid: CheckedPayment, rules: PaymentRules) -> None:
     for winner in paid.winners:
-        rules.redemptions.send(WinningTicket.of(winner.key, winner.ticket, winner.sig, paid.seed))
+        try:
+            rules.redemptions.send(WinningTicket.of(winner.key, winner.ticket, winner.sig, paid.seed))
+        except Exception as error:  # recorded as pending: the winners' sweep sends it again; the job goes on
+            logger.warning("winning ticket not queued; the sweep will", ticket=winner.key, error=str(error))
 
 
 def quote_for(rules: PaymentRules | None, sender: str | None) -> Quote:

@@ -21,6 +21,7 @@ REFUSAL_CODES: dict[str, str] = {
     "price_mismatch": "the payment expects a lower price than this orchestrator asks",
     "ticket_bad_signature": "a ticket's signature is not the sender's",
     "ticket_replayed": "a ticket (recipientRand, senderNonce) was already received",
+    "ticket_params_spent": "a ticket from these parameters already won: the sender must ask for new ones",
     "sender_unlocking": "the sender started to unlock its deposit and reserve",
     "sender_underfunded": "the sender's deposit and reserve allocation cannot cover a ticket's face value",
     "insufficient_balance": "the tickets received so far are worth less than the job's fee",

@@ -79,12 +79,15 @@ class Ledger:
         tickets = self._ticket_puts(payment, job_id, now_s)
         need = fee - payment.credit  # what the balance must already hold
         balance = self._balance_update(payment.sender, payment.credit - fee, len(payment.tickets), fee, 1, need)
+        charge = self._charge_put(payment.sender, job_id, price, pixels, now_s)
         try:
-            self._transact([*tickets, self._charge_put(payment.sender, job_id, price, pixels, now_s), balance])
+            self._transact([*tickets, self._spent_guard(payment, now_s), charge, balance])
             return Charge("charged", None, fee)
         except _Refused as refusal:
             if any(i < len(tickets) for i in refusal.failed):
                 self._replayed_or_redelivered(payment, job_id, refusal.failed)
+            elif len(tickets) in refusal.failed:
+                raise _spent(payment) from None
             else:
                 self.credit(payment, job_id, now_s)
         return self.charge(payment.sender, job_id, price, pixels, now_s)
@@ -95,9 +98,12 @@ class Ledger:
         tickets = self._ticket_puts(payment, job_id, now_s)
         balance = self._balance_update(payment.sender, payment.credit, len(payment.tickets), 0, 0, None)
         try:
-            self._transact([*tickets, balance])
+            self._transact([*tickets, self._spent_guard(payment, now_s), balance])
         except _Refused as refusal:
-            self._replayed_or_redelivered(payment, job_id, refusal.failed)
+            if any(i < len(tickets) for i in refusal.failed):
+                self._replayed_or_redelivered(payment, job_id, refusal.failed)
+            else:
+                raise _spent(payment) from None
 
     def charge(self, sender: str, job_id: str, price: Price, pixels: int, now_s: int) -> Charge:
         """Charge ``fee`` wei for a job, once: 402 ``insufficient_balance`` if the sender's balance is short
@@ -134,6 +140,23 @@ class Ledger:
             }
             for t in payment.tickets
         ]
+
+    def _spent_guard(self, payment: CheckedPayment, now_s: int) -> Any:
+        """The write that retires a quote once one of its tickets won (its recipientRand will be revealed on
+        chain, after which a sender could make only losing tickets), or checks that it is not retired."""
+        key = {"id": f"spent:0x{payment.recipient_rand_hash.hex()}"}
+        if payment.winners:
+            item = {**key, "spentAt": now_s, "ttl": now_s + TICKET_TTL_S}
+            return {
+                "Put": {"TableName": self.tickets.name, "Item": item, "ConditionExpression": "attribute_not_exists(id)"}
+            }
+        return {
+            "ConditionCheck": {
+                "TableName": self.tickets.name,
+                "Key": key,
+                "ConditionExpression": "attribute_not_exists(id)",
+            }
+        }
 
     def _charge_put(self, sender: str, job_id: str, price: Price, pixels: int, now_s: int) -> Any:
         item = {
@@ -277,6 +300,13 @@ class Ledger:
                 return False
             raise
         return True
+
+
+def _spent(payment: CheckedPayment) -> Exception:
+    return refused(
+        "ticket_params_spent",
+        f"a ticket from these parameters already won: ask {payment.tickets[0].ticket.recipient} for new ones",
+    )
 
 
 def _ticket_item(t: PaidTicket, payment: CheckedPayment, job_id: str, now_s: int) -> dict[str, Any]:

@@ -30,6 +30,9 @@ from chalicelib.payments.errors import refused
 from chalicelib.payments.models import ExpirationParams, Payment, Price, Quote, TicketParams
 from chalicelib.payments.pricing import credit_for
 
+#: The least face value quoted, in tickets' expected values: winProb stays at or under 1/2.
+MIN_FACE_VALUE_TO_EV = 2
+
 
 def recipient_secret(private_key: bytes) -> bytes:
     """The HMAC key for recipientRand: derived from the orchestrator's Ethereum key, never the key itself."""
@@ -45,6 +48,8 @@ class RecipientTerms:
     price: Price
     face_value: int
     ticket_ev: int
+    #: The least face value quoted, in tickets' expected values (2: winProb at most 1/2).
+    min_face_to_ev: int = MIN_FACE_VALUE_TO_EV
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,7 @@ class CheckedPayment:
     tickets: list[PaidTicket]
     credit: int
     seed: bytes
+    recipient_rand_hash: bytes
 
     @property
     def winners(self) -> list[PaidTicket]:
@@ -104,8 +110,14 @@ def quote(terms: RecipientTerms, view: ChainView, sender: str, seed: bytes | Non
     if funds.unlocking:
         raise refused("sender_unlocking", f"{sender} has started to unlock its deposit")
     face_value = min(terms.face_value, funds.deposit + funds.reserve_allocation)
-    if face_value <= 0:
-        raise refused("sender_underfunded", f"{sender} has no deposit or reserve allocation for {terms.address}")
+    # A face value lowered to near a ticket's expected value makes (nearly) every ticket a winner: credit the
+    # sender's money could not back. Livepeer, too, refuses a sender whose money is below a sensible ticket.
+    if face_value < terms.min_face_to_ev * terms.ticket_ev:
+        raise refused(
+            "sender_underfunded",
+            f"{sender}'s deposit and reserve allocation ({face_value} wei) are under {terms.min_face_to_ev} "
+            f"tickets' worth ({terms.ticket_ev} wei each): fund more",
+        )
     created = now.last_initialized
     params = TicketParams(
         recipient=to_checksum_address(terms.address),
@@ -156,13 +168,15 @@ def check_payment(terms: RecipientTerms, view: ChainView, payment: Payment | Non
     funds = view.sender_funds(sender, terms.address)
     if funds.unlocking:
         raise refused("sender_unlocking", f"{sender} has started to unlock its deposit: its tickets may go unpaid")
-    if not funds.covers(params.face_value):
+    # Every winner of this payment must be payable (the quote is retired after it, so no more can follow).
+    if not funds.covers(params.face_value * max(1, sum(t.won for t in tickets))):
         raise refused(
             "sender_underfunded",
             f"{sender}'s deposit and reserve allocation ({funds.deposit + funds.reserve_allocation} wei) "
             f"cannot pay a winning ticket of {params.face_value} wei",
         )
-    return CheckedPayment(sender, tickets, credit_for(len(tickets), Fraction(params.expected_value)), params.seed)
+    credit = credit_for(len(tickets), Fraction(params.expected_value))
+    return CheckedPayment(sender, tickets, credit, params.seed, params.recipient_rand_hash)
 
 
 def rand_for_ticket(terms: RecipientTerms, ticket: Ticket, seed: bytes) -> int:

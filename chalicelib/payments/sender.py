@@ -49,6 +49,8 @@ class SenderTerms:
     address: str
     private_key: str
     max_price_per_pixel: Decimal
+    #: The most one ticket may be worth (wei): a quote of one ticket worth the whole deposit is refused.
+    max_ticket_ev: int
 
 
 def fetch_quote(http: requests.Session, base_url: str, sender: str, timeout_s: float) -> Quote:
@@ -84,6 +86,12 @@ def check_quote(quote: Quote, terms: SenderTerms, orchestrator: str, view: Chain
             "price_too_high",
             f"{orchestrator} asks {float(quote.price.per_pixel):g} wei per pixel, "
             f"more than the {terms.max_price_per_pixel} this gateway pays",
+        )
+    if params.expected_value > terms.max_ticket_ev:
+        raise QuoteRefused(
+            "ticket_ev_too_high",
+            f"{orchestrator}'s tickets are worth {float(params.expected_value):g} wei each; this gateway pays at most "
+            f"{terms.max_ticket_ev} wei per ticket",
         )
     funds = view.sender_funds(terms.address, orchestrator)
     if not funds.covers(params.face_value):

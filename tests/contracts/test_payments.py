@@ -37,7 +37,7 @@ from chalicelib.payments.pricing import job_pixels
 from chalicelib.payments.recipient import RecipientTerms, quote, recipient_secret
 from chalicelib.payments.redemption import REQUEUE_AFTER_S, RedemptionQueue, handle_redemptions, requeue_unsettled
 from chalicelib.payments.rpcview import RpcChainView
-from chalicelib.payments.sender import NonceCounter, Payer, QuoteBook, SenderTerms
+from chalicelib.payments.sender import NonceCounter, Payer, QuoteBook, QuoteRefused, SenderTerms, check_quote
 from chalicelib.payments.settlement import handle_usage
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 from devstack.aws import provision
@@ -93,7 +93,10 @@ class Market:
         """POST the job to the intake as the gateway does (signed body); return the queue message id."""
         body = json.dumps(job.wire(), separators=(",", ":")).encode()
         signature = sign_body(body, SecretStr((signer or self.gateway).key.hex()))
-        return take_job(body, signature, self.rules, self.jobs)[1]
+        taken = take_job(body, signature, self.rules, self.jobs)
+        if taken.ticket_params_spent:  # a ticket won: the gateway asks for new parameters, as Payer.send does
+            self.payer.book.put(self.orchestrator.address, quote(self.terms, self.view, self.gateway.address))
+        return taken.message_id
 
     def refused(self, job: TranscodeJob, signer: LocalAccount | None = None) -> str:
         """Send a job that must be refused with 402; return the code, after checking nothing was queued."""
@@ -130,7 +133,7 @@ class Market:
         return int(self.protocol.broker.functions.recipientCredit(self.orchestrator.address).call()[0])
 
 
-def _market(chain: Chain, *, ticket_ev: int, deposit: int = ETH, reserve: int = ETH) -> Market:
+def _market(chain: Chain, *, ticket_ev: int, deposit: int = ETH, reserve: int = ETH, min_face_to_ev: int = 2) -> Market:
     orchestrator = chain.active_orchestrator(1_000 * LPT)
     gateway = chain.new_account(eth=10 * ETH)
     chain.tx(chain.broker.functions.fundDepositAndReserve(deposit, reserve), gateway.address, deposit + reserve)
@@ -142,6 +145,7 @@ def _market(chain: Chain, *, ticket_ev: int, deposit: int = ETH, reserve: int = 
         price=PRICE,
         face_value=FACE_VALUE,
         ticket_ev=ticket_ev,
+        min_face_to_ev=min_face_to_ev,
     )
     sqs = __import__("boto3").client("sqs", region_name="us-east-1")
     ddb = __import__("boto3").resource("dynamodb", region_name="us-east-1")
@@ -159,7 +163,7 @@ def _market(chain: Chain, *, ticket_ev: int, deposit: int = ETH, reserve: int = 
     book = QuoteBook()
     book.put(orchestrator.address, quote(terms, view, gateway.address))
     payer = Payer(
-        SenderTerms(gateway.address, gateway.key.hex(), Decimal(1)),
+        SenderTerms(gateway.address, gateway.key.hex(), Decimal(1), max_ticket_ev=FACE_VALUE),
         view,
         NonceCounter(ddb.Table(physical_name(STAGE, "nonces"))),
         book,
@@ -189,8 +193,8 @@ def market(chain: Chain, aws: None) -> Market:
 
 @pytest.fixture
 def lottery(chain: Chain, aws: None) -> Market:
-    """Tickets that always win (expected value = face value), so every one goes to the redeemer."""
-    return _market(chain, ticket_ev=FACE_VALUE)
+    """Tickets that always win (expected value = face value, an operator's choice), so every one is redeemed."""
+    return _market(chain, ticket_ev=FACE_VALUE, min_face_to_ev=1)
 
 
 # ------------------------------------------------------------------------------------------- the paid path
@@ -398,3 +402,31 @@ def test_a_finished_job_is_charged_for_the_pixels_it_made_once(market: Market) -
     assert handle_usage({"Records": records}, market.ledger) == {"batchItemFailures": []}
     back = charged_ahead - PRICE.fee(made)
     assert back > 0 and market.ledger.balance(market.gateway.address) == balance + back
+
+
+# ----------------------------------------------------------------------------- an attacker's view (review)
+
+
+def test_once_a_ticket_won_its_quote_is_retired_so_no_losing_only_tickets_follow(lottery: Market) -> None:
+    # After a winner is redeemed its recipientRand is public: a sender could then pick nonces whose tickets lose.
+    first, second = lottery.paid(1), lottery.paid(2)  # both from the same quote
+    lottery.send(first)  # a winner: the quote is retired (and the gateway told so)
+    lottery.sqs.purge_queue(QueueUrl=lottery.jobs.url)
+    assert lottery.refused(second) == "ticket_params_spent"
+    lottery.send(lottery.paid(3))  # made from the new quote: taken
+
+
+def test_the_gateway_refuses_a_quote_whose_ticket_is_worth_too_much(market: Market) -> None:
+    greedy = replace(market.terms, ticket_ev=FACE_VALUE, min_face_to_ev=1)  # one certain winner: the deposit
+    offered = quote(greedy, market.view, market.gateway.address)
+    with pytest.raises(QuoteRefused) as refused:
+        check_quote(
+            offered, replace(market.payer.terms, max_ticket_ev=10**12), market.orchestrator.address, market.view
+        )
+    assert refused.value.code == "ticket_ev_too_high"
+
+
+def test_a_sender_whose_money_is_under_two_tickets_gets_no_quote(chain: Chain, aws: None) -> None:
+    with pytest.raises(ApiError) as refusal:  # setting the market up asks the orchestrator for a quote
+        _market(chain, ticket_ev=10**9, deposit=10**9, reserve=0)  # a face value this low: nearly every ticket wins
+    assert (refusal.value.status, refusal.value.code) == (402, "sender_underfunded")
