@@ -87,37 +87,33 @@ class Supervisor:
 
     def stop_one(self, name: str, grace_s: float = 5.0) -> None:
         """Stop one recorded process (SIGTERM, then SIGKILL after ``grace_s``) and forget it."""
-        if is_running(self.records[name]):
-            _signal(int(self.records[name]["pid"]), signal.SIGTERM)
-            if not self._gone(name, time.monotonic() + grace_s):
-                _signal(int(self.records[name]["pid"]), signal.SIGKILL)
-                self._gone(name, time.monotonic() + 2)
-        child = self._children.pop(name, None)
-        if child is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(2)
+        self._terminate([name], grace_s)
         del self.records[name]
         self._changed()
 
     def stop(self, last: Collection[str] = (), grace_s: float = 5.0) -> None:
         """Stop every recorded process, ``last`` after the others: SIGTERM, then SIGKILL after ``grace_s``."""
-        for group in ([n for n in self.records if n not in last], [n for n in self.records if n in last]):
-            for name in group:
-                if is_running(self.records[name]):
-                    _signal(int(self.records[name]["pid"]), signal.SIGTERM)
-            deadline = time.monotonic() + grace_s
-            for name in group:
-                if not self._gone(name, deadline):
-                    log.warning("%s did not stop: SIGKILL", name)
-                    _signal(int(self.records[name]["pid"]), signal.SIGKILL)
-                    # Not necessarily our child (``down`` runs in another process): wait it out.
-                    self._gone(name, time.monotonic() + 2)
-                child = self._children.pop(name, None)
-                if child is not None:
-                    with contextlib.suppress(subprocess.TimeoutExpired):
-                        child.wait(2)
+        self._terminate([n for n in self.records if n not in last], grace_s)
+        self._terminate([n for n in self.records if n in last], grace_s)
         self.records.clear()
         self._changed()
+
+    def _terminate(self, group: list[str], grace_s: float) -> None:
+        """SIGTERM every process of ``group``, then SIGKILL those still running after ``grace_s``; reap them."""
+        for name in group:
+            if is_running(self.records[name]):
+                _signal(int(self.records[name]["pid"]), signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for name in group:
+            if not self._gone(name, deadline):
+                log.warning("%s did not stop: SIGKILL", name)
+                _signal(int(self.records[name]["pid"]), signal.SIGKILL)
+                # Not necessarily our child (``down`` runs in another process): wait it out.
+                self._gone(name, time.monotonic() + 2)
+            child = self._children.pop(name, None)
+            if child is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(2)
 
     def _gone(self, name: str, deadline: float) -> bool:
         while is_running(self.records[name]):

@@ -83,16 +83,8 @@ class CheckedPayment:
 
 
 def _rand_for(terms: RecipientTerms, sender: str, params: TicketParams) -> int:
-    return recipient_rand(
-        terms.secret,
-        params.seed,
-        recipient=terms.address,
-        sender=sender,
-        face_value=params.face_value,
-        win_prob=params.win_prob,
-        creation_round=params.expiration_params.creation_round,
-        creation_round_block_hash=params.expiration_params.creation_round_block_hash,
-    )
+    # The fields every ticket of these parameters shares; the nonce is not part of the HMAC.
+    return rand_for_ticket(terms, params.ticket(sender, 0), params.seed)
 
 
 def quote(terms: RecipientTerms, view: ChainView, sender: str, seed: bytes | None = None) -> Quote:

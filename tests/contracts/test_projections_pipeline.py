@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from chalice import Chalice, Rate
 from chalice.app import SQSEvent
-from moto.server import ThreadedMotoServer
 
 from chalicelib.chain.protocol import Protocol
 from chalicelib.payments.rpcview import RpcChainView
@@ -23,19 +22,15 @@ from devstack import aws
 from devstack.pump import Pump, PumpConfig
 from tests import support
 from tests.contracts.conftest import ETH, LPT, Chain
+from tests.support import moto_server
 
 STAGE = "pipe"
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def _app(protocol: Protocol, made: aws.StageResources, endpoint: str) -> tuple[Chalice, ProjectionStore]:

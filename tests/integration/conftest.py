@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 import requests
-from moto.server import ThreadedMotoServer
 
 from devstack.stack import LocalStack
-from tests.support import wait_for
+from tests.support import moto_server, wait_for
 
 __all__ = ["Api", "playlist_segments", "wait_for"]
 
@@ -27,13 +26,8 @@ STACK_ENV = {
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     """moto's server in this process, on a free port, for one module's tests (the stack runs its own)."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
