@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             policy=policy,
             max_source_bytes=options.max_source_bytes,
             usage=usage,
+            max_paid_overrun=options.max_paid_overrun,
         )
         worker.install_signal_handlers()
         worker.run()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 
 class TranscodeError(Exception):
-    """A segment could not be transcoded; ``code`` is stable, ``message`` is for people."""
+    """A segment could not be transcoded; ``code`` is stable, ``message`` is for people.
+
+    ``retry`` is False for a job that would fail the same way every time: it is not delivered again.
+    """
 
     code = "transcode_failed"
+    retry = True
 
     def __init__(self, message: str, code: str | None = None) -> None:
         super().__init__(message)
@@ -61,3 +65,11 @@ class EncoderUnavailable(TranscodeError):
     """No H.264 encoder could be opened."""
 
     code = "encoder_unavailable"
+
+
+class PaidPixelsExceeded(TranscodeError):
+    """A paid job's source would make far more output pixels than were paid for (a segment longer or faster
+    than its job declared): the worker stops at the limit instead of working for free."""
+
+    code = "exceeds_paid_pixels"
+    retry = False

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from chalicelib.jobs.models import JobError, RenditionResult, TranscodeJob, TranscodeResult
+from chalicelib.jobs.pixels import DEFAULT_MAX_OVERRUN, paid_pixel_limit
 from chalicelib.jobs.urls import UrlPolicy, UrlRefused, check_job
 from gpu_worker.encoders import EncoderChoice
 from gpu_worker.errors import SourceTooLarge, SourceUnavailable, TranscodeError, UploadFailed, UrlNotAllowed
@@ -35,11 +36,14 @@ def process_job(
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
     policy: UrlPolicy = UrlPolicy(),
     max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
+    max_paid_overrun: float = DEFAULT_MAX_OVERRUN,
 ) -> TranscodeResult:
     """Run ``job`` and PUT its result manifest; return the result (``ok`` or ``failed``).
 
     Every URL of the job must pass ``policy`` (as written here; ``session`` should check the addresses it
-    connects to: ``gpu_worker.http.policy_session``), or the job fails with ``url_not_allowed``.
+    connects to: ``gpu_worker.http.policy_session``), or the job fails with ``url_not_allowed``. A paid job
+    (one with a ``payer``) makes at most ``max_paid_overrun`` times the pixels it paid for, or fails with
+    ``exceeds_paid_pixels``; that failure is final (``final`` is then True whatever the attempt).
 
     Never raises for a bad job: a failure becomes a ``failed`` result with the error's stable
     code, written to ``result_url`` with ``attempt`` and ``final`` as given. A result whose own
@@ -63,7 +67,8 @@ def process_job(
             raise UrlNotAllowed(refused.message) from None
         source = download_source(job, session, timeout, max_source_bytes)
         marks.append(time.perf_counter())
-        transcoded = transcode_segment(source, [o.profile for o in job.outputs], encoder)
+        limit = paid_pixel_limit(job, max_paid_overrun) if job.payer is not None else None
+        transcoded = transcode_segment(source, [o.profile for o in job.outputs], encoder, limit)
         marks.append(time.perf_counter())
         renditions = upload_renditions(job, transcoded, session, timeout)
         marks.append(time.perf_counter())
@@ -78,7 +83,7 @@ def process_job(
             }
         )
     except TranscodeError as error:
-        result = _failed(base, final, error.code, error.message, started)
+        result = _failed(base, final or not error.retry, error.code, error.message, started)
     except Exception as error:  # a bug must not kill the loop; the job is retried, then DLQ'd
         log.exception("job %s failed unexpectedly", job.job_id)
         result = _failed(base, final, "internal_error", f"{type(error).__name__}: {error}", started)

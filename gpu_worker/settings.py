@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chalicelib.jobs.pixels import DEFAULT_MAX_OVERRUN
+
 
 def _default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -47,6 +49,8 @@ class WorkerSettings(BaseSettings):
     # stage's ``usage`` queue), so the sender is charged for exactly that.
     report_usage: bool = Field(default=False, validation_alias="LP_WORKER_REPORT_USAGE")
     usage_queue_name: str | None = None
+    # A paid job makes at most this many times the output pixels it paid for (chalicelib.jobs.pixels).
+    max_paid_overrun: float = Field(default=DEFAULT_MAX_OVERRUN, ge=1)
     # Stop after this many jobs (0: never); useful for one-shot runs and tests.
     max_jobs: int = Field(default=0, ge=0)
     worker_id: str = Field(default_factory=_default_worker_id)

@@ -32,7 +32,7 @@ from av.video.stream import VideoStream
 from chalicelib.jobs.models import SourceInfo
 from chalicelib.streams.profiles import Profile, fit, output_rate
 from gpu_worker.encoders import EncoderChoice, rendition_options
-from gpu_worker.errors import EmptySource, NoVideoStream, TranscodeError, UndecodableSource
+from gpu_worker.errors import EmptySource, NoVideoStream, PaidPixelsExceeded, TranscodeError, UndecodableSource
 from gpu_worker.rendition import RenditionEncoder
 from gpu_worker.rfc6381 import AAC_LC, audio_codecs_for, avc1_from_annexb, avc1_from_avcc, mp4a_from_adts, mp4a_from_asc
 
@@ -85,19 +85,23 @@ def plan(profiles: Sequence[Profile], width: int, height: int) -> list[tuple[Pro
     return planned
 
 
-def transcode_segment(source: bytes, profiles: Sequence[Profile], encoder: EncoderChoice) -> Transcoded:
+def transcode_segment(
+    source: bytes, profiles: Sequence[Profile], encoder: EncoderChoice, max_pixels: int | None = None
+) -> Transcoded:
     """Transcode one segment to every profile that fits it; raise ``TranscodeError`` subclasses.
 
     Raises ``EmptySource`` (``empty_source``), ``UndecodableSource`` (``undecodable_source``) for
     bytes that are not decodable media, ``NoVideoStream`` (``no_video_stream``), and
-    ``TranscodeError`` (``transcode_failed``) when encoding itself fails.
+    ``TranscodeError`` (``transcode_failed``) when encoding itself fails. With ``max_pixels``, the
+    renditions together may hold at most that many pixels (width × height × frames): the frame that
+    would pass it is not encoded, and ``PaidPixelsExceeded`` (``exceeds_paid_pixels``) is raised.
     """
     if not source:
         raise EmptySource("the source segment is empty")
     started = time.perf_counter()
     container = _open_source(source)
     with container:
-        job = _SegmentJob(container, profiles, encoder)
+        job = _SegmentJob(container, profiles, encoder, max_pixels)
         try:
             job.run()
         finally:
@@ -122,8 +126,13 @@ def _open_source(source: bytes) -> InputContainer:
 class _SegmentJob:
     """The state of one transcode: source streams, the filter graph and the outputs."""
 
-    def __init__(self, container: InputContainer, profiles: Sequence[Profile], encoder: EncoderChoice) -> None:
+    def __init__(
+        self, container: InputContainer, profiles: Sequence[Profile], encoder: EncoderChoice, max_pixels: int | None
+    ) -> None:
         self.container = container
+        # Output pixels handed to the encoders so far, and the most a paid job may make.
+        self.pixels = 0
+        self.max_pixels = max_pixels
         self.profiles = list(profiles)
         self.encoder = encoder
         if not container.streams.video:
@@ -222,7 +231,17 @@ class _SegmentJob:
                     # encoders and muxers keep (timestamps stay continuous across segments).
                     scaled.pts = round(scaled.pts * scaled.time_base / self.time_base)
                     scaled.time_base = self.time_base
+                self._count(scaled)
                 output.put(scaled)
+
+    def _count(self, frame: VideoFrame) -> None:
+        """Count a rendition frame's pixels before it is encoded; stop at a paid job's limit."""
+        self.pixels += frame.width * frame.height
+        if self.max_pixels is not None and self.pixels > self.max_pixels:
+            raise PaidPixelsExceeded(
+                f"the source makes over {self.max_pixels:,} output pixels, more than its job paid for allows "
+                f"(stopped after {self.source_frames} source frames): declare the segment's true duration"
+            )
 
     def _audio_packet(self, packet: Packet[Any]) -> None:
         if self.copy_audio:

@@ -21,6 +21,7 @@ import requests
 from pydantic import ValidationError
 
 from chalicelib.jobs.models import TranscodeJob, TranscodeResult, Usage, output_pixels
+from chalicelib.jobs.pixels import DEFAULT_MAX_OVERRUN
 from chalicelib.jobs.urls import UrlPolicy
 from gpu_worker.encoders import EncoderChoice
 from gpu_worker.jobs import DEFAULT_MAX_SOURCE_BYTES, process_job
@@ -158,6 +159,7 @@ class Worker:
         policy: UrlPolicy = UrlPolicy(),
         max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
         usage: UsageQueue | None = None,
+        max_paid_overrun: float = DEFAULT_MAX_OVERRUN,
     ) -> None:
         self.queue = queue
         self.encoder = encoder
@@ -170,6 +172,7 @@ class Worker:
         self.timeout = timeout
         self.policy = policy
         self.max_source_bytes = max_source_bytes
+        self.max_paid_overrun = max_paid_overrun
         # On-chain mode: where to report what each paid job made (None: nothing is reported).
         self.usage = usage
         self.stop = stop or threading.Event()
@@ -270,9 +273,11 @@ class Worker:
                 timeout=self.timeout,
                 policy=self.policy,
                 max_source_bytes=self.max_source_bytes,
+                max_paid_overrun=self.max_paid_overrun,
             )
         if result.status == "ok":
             self._report_usage(job, result)
+        if result.status == "ok" or (result.final and not final):  # done, or failed for good (no retry helps)
             try:
                 self.queue.delete(message)
             except Exception as error:  # redelivery redoes the job idempotently

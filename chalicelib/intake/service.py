@@ -10,6 +10,7 @@ each bad payment is a 402 with its own code, and a job the sender's balance cann
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,7 +117,8 @@ class Taken(NamedTuple):
     """A job the intake took: the job, its queue message, and whether its payment retired its quote."""
 
     job: TranscodeJob
-    message_id: str
+    # None when another delivery of the same paid job is queueing it at this moment.
+    message_id: str | None
     # A ticket won: the gateway must ask for new ticket parameters (``ticket_params_spent`` otherwise).
     ticket_params_spent: bool = False
 
@@ -138,8 +140,9 @@ def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: Jobs
         return Taken(job, message_id)
 
 
-def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue, now_s: int) -> tuple[str, bool]:
-    """Check, record and credit the job's tickets and charge its fee, then queue it once; return the message id.
+def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue, now_s: int) -> tuple[str | None, bool]:
+    """Check, record and credit the job's tickets and charge its fee, then queue it once; return the message id
+    (None when another delivery of the same job is queueing it at this moment).
 
     Winning tickets go to the redemption queue once recorded (also when the job itself is then refused:
     they are paid for).
@@ -147,17 +150,19 @@ def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue,
     paid = check_payment(rules.terms, rules.view, job.payment, signer)
     pixels = job_pixels(job)
     fee = rules.terms.price.fee(pixels)
+    unpaid = job.unpaid()
+    digest = hashlib.sha256(unpaid.model_dump_json().encode()).hexdigest()  # what was paid for, not how
     try:
-        charge = rules.ledger.pay(paid, job.job_id, rules.terms.price, pixels, now_s)
+        charge = rules.ledger.pay(paid, job.job_id, rules.terms.price, pixels, now_s, digest)
     except PaymentRequired as refusal:
-        if refusal.code != "ticket_replayed":  # recorded and credited, though the job is refused
+        if refusal.code == "insufficient_balance":  # recorded and credited, though the job is refused
             _redeem_winners(paid, rules)
         raise
     _redeem_winners(paid, rules)
-    if charge.outcome == "already_charged" and charge.message_id is not None:
+    if not charge.queue:  # taken before: queued by then, or being queued by the delivery that charged it
         logger.info("job already taken", message_id=charge.message_id, sender=paid.sender)
         return charge.message_id, bool(paid.winners)
-    message_id = queue.send(job.unpaid())
+    message_id = queue.send(unpaid)
     rules.ledger.mark_queued(paid.sender, job.job_id, message_id)
     logger.info(
         "paid job queued",

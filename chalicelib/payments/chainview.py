@@ -40,12 +40,15 @@ class SenderFunds:
     """A sender's money as it backs one recipient's tickets now (wei).
 
     ``reserve_allocation`` is what ``recipient`` may still claim from the sender's reserve this round
-    (the TicketBroker's ``claimableReserve``); ``withdraw_round`` is 0 unless the sender started to unlock.
+    (the TicketBroker's ``claimableReserve``); ``withdraw_round`` is 0 unless the sender started to unlock;
+    ``recipient_active`` says whether ``recipient`` is in the active set this round (the broker pays only
+    orchestrators that are, or lately were: one outside it should take no new tickets).
     """
 
     deposit: int
     reserve_allocation: int
     withdraw_round: int
+    recipient_active: bool
 
     @property
     def unlocking(self) -> bool:

@@ -5,9 +5,15 @@ Three tables, written with conditions so that at-least-once delivery and concurr
 - ``tickets`` (``id`` = recipientRandHash:senderNonce): a ticket is recorded once; a second arrival is a
   replay. Winning tickets keep what the redeemer needs and their redemption state.
 - ``balances`` (``sender``): wei credited by tickets minus fees charged. A ticket's worth is credited in the
-  same transaction that records it, so a credit is never counted twice nor lost.
+  same transaction that records it, so a credit is never counted twice nor lost. ``pendingWinnings`` sums
+  the face values of the sender's winning tickets not yet redeemed: a new winner is taken only while all of
+  them together stay within the sender's deposit and reserve allocation (each alone always is, but the broker
+  pays them one after another from the same money).
 - ``charges`` (``id`` = sender:jobId): a job is charged once; the same job sent again (a gateway's retry)
-  is not charged again, and is queued again only if it never was.
+  is not charged again, and is queued again only if it never was. The charge keeps a digest of the job, so
+  a job id sent again with other content is refused (409 ``job_conflict``), and a claim on its queueing
+  (``queueingAt``), so that two deliveries at once queue it once; a claim older than ``QUEUEING_CLAIM_S``
+  (the intake that held it stopped before queueing) is taken over.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
+from chalicelib.core.errors import Conflict
 from chalicelib.payments.errors import refused
 from chalicelib.payments.models import Price
 from chalicelib.payments.recipient import CheckedPayment, PaidTicket
@@ -29,6 +36,8 @@ if TYPE_CHECKING:
 
 #: Ticket records outlive their redemption window by a day, then DynamoDB's TTL removes them.
 TICKET_TTL_S = 86_400 * 3
+#: A delivery that charged a job but has not queued it after this long is taken to have stopped.
+QUEUEING_CLAIM_S = 60
 
 
 class Redemption(StrEnum):
@@ -42,11 +51,14 @@ class Redemption(StrEnum):
 
 @dataclass(frozen=True)
 class Charge:
-    """The result of paying for a job: whether this call charged it, and the queue message if already queued."""
+    """The result of paying for a job: whether this call must queue it, or the queue message of the delivery
+    that did (None while another delivery is queueing it right now)."""
 
     outcome: Literal["charged", "already_charged"]
     message_id: str | None
     fee: int
+    #: This call holds the job's queueing claim: it queues the job, then calls ``mark_queued``.
+    queue: bool = True
 
 
 class _Refused(Exception):
@@ -67,65 +79,92 @@ class Ledger:
         # The resource's client: it takes plain Python values (the resource's serializer is hooked into it).
         self._client: DynamoDBClient = tickets.meta.client
 
-    def pay(self, payment: CheckedPayment, job_id: str, price: Price, pixels: int, now_s: int) -> Charge:
+    def pay(self, payment: CheckedPayment, job_id: str, price: Price, pixels: int, now_s: int, digest: str) -> Charge:
         """Record the tickets, credit them and charge the job's ``fee``: one transaction in the usual case.
 
         The tickets are credited even when the job is then refused (402 ``insufficient_balance``): the sender
         paid them, and the credit counts toward its next job. A ticket received before is a 402
         ``ticket_replayed`` (nothing recorded), unless this is the same job with the same tickets delivered
-        again. A job charged before is not charged again: its queue message id comes back, if it was queued.
+        again. A job charged before is not charged again: its queue message id comes back, if it was queued;
+        one charged with another ``digest`` (the job's content) is a 409 ``job_conflict``.
         """
         fee = price.fee(pixels)
         tickets = self._ticket_puts(payment, job_id, now_s)
         need = fee - payment.credit  # what the balance must already hold
         balance = self._balance_update(payment.sender, payment.credit - fee, len(payment.tickets), fee, 1, need)
-        charge = self._charge_put(payment.sender, job_id, price, pixels, now_s)
+        charge = self._charge_put(payment.sender, job_id, price, pixels, now_s, digest)
         try:
-            self._transact([*tickets, self._spent_guard(payment, now_s), charge, balance])
+            self._transact([*tickets, self._spent_guard(payment, now_s), charge, _with_winnings(balance, payment)])
             return Charge("charged", None, fee)
         except _Refused as refusal:
             if any(i < len(tickets) for i in refusal.failed):
                 self._replayed_or_redelivered(payment, job_id, refusal.failed)
             elif len(tickets) in refusal.failed:
                 raise _spent(payment) from None
-            else:
+            else:  # short of credit, or of money behind its winners: credit() tells which
                 self.credit(payment, job_id, now_s)
-        return self.charge(payment.sender, job_id, price, pixels, now_s)
+        return self.charge(payment.sender, job_id, price, pixels, now_s, digest)
 
     def credit(self, payment: CheckedPayment, job_id: str, now_s: int) -> None:
         """Record every ticket (once) and credit the sender their worth, in one transaction; 402
-        ``ticket_replayed`` if any ticket was received before (then nothing is recorded or credited)."""
+        ``ticket_replayed`` if any ticket was received before, ``sender_underfunded`` if its winners and the
+        sender's other unredeemed ones could not all be paid (then nothing is recorded or credited)."""
         tickets = self._ticket_puts(payment, job_id, now_s)
         balance = self._balance_update(payment.sender, payment.credit, len(payment.tickets), 0, 0, None)
         try:
-            self._transact([*tickets, self._spent_guard(payment, now_s), balance])
+            self._transact([*tickets, self._spent_guard(payment, now_s), _with_winnings(balance, payment)])
         except _Refused as refusal:
             if any(i < len(tickets) for i in refusal.failed):
                 self._replayed_or_redelivered(payment, job_id, refusal.failed)
-            else:
+            elif len(tickets) in refusal.failed:
                 raise _spent(payment) from None
+            else:
+                raise refused(
+                    "sender_underfunded",
+                    f"{payment.sender}'s unredeemed winning tickets ({self.pending_winnings(payment.sender)} wei) and "
+                    f"this payment's leave its deposit and reserve allocation ({payment.funds} wei) short",
+                ) from None
 
-    def charge(self, sender: str, job_id: str, price: Price, pixels: int, now_s: int) -> Charge:
+    def charge(self, sender: str, job_id: str, price: Price, pixels: int, now_s: int, digest: str) -> Charge:
         """Charge ``fee`` wei for a job, once: 402 ``insufficient_balance`` if the sender's balance is short
-        (nothing is charged then); ``already_charged`` with its queue message id for a job charged before."""
+        (nothing is charged then); ``already_charged`` for a job charged before (``_charged_before``)."""
         fee = price.fee(pixels)
         try:
             self._transact(
                 [
-                    self._charge_put(sender, job_id, price, pixels, now_s),
+                    self._charge_put(sender, job_id, price, pixels, now_s, digest),
                     self._balance_update(sender, -fee, 0, fee, 1, fee),
                 ]
             )
         except _Refused as refusal:
             if 0 in refusal.failed:
-                existing = self.charges.get_item(Key={"id": f"{sender}:{job_id}"}, ConsistentRead=True).get("Item", {})
-                message_id = existing.get("messageId")
-                return Charge("already_charged", str(message_id) if message_id else None, fee)
+                return self._charged_before(sender, job_id, fee, now_s, digest)
             raise refused(
                 "insufficient_balance",
                 f"the job costs {fee} wei; {sender}'s tickets so far leave {self.balance(sender)} wei: send more",
             ) from None
         return Charge("charged", None, fee)
+
+    def _charged_before(self, sender: str, job_id: str, fee: int, now_s: int, digest: str) -> Charge:
+        """A job charged before, delivered again: take over its queueing if the delivery that charged it stopped
+        before queueing it; else return its queue message id (None while that delivery is queueing it)."""
+        key = {"id": f"{sender}:{job_id}"}
+        try:
+            self.charges.update_item(
+                Key=key,
+                UpdateExpression="SET queueingAt = :now",
+                ConditionExpression="jobDigest = :d AND attribute_not_exists(messageId) AND queueingAt < :stale",
+                ExpressionAttributeValues={":now": now_s, ":d": digest, ":stale": now_s - QUEUEING_CLAIM_S},
+            )
+            return Charge("already_charged", None, fee, queue=True)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        existing = self.charges.get_item(Key=key, ConsistentRead=True).get("Item", {})
+        if existing.get("jobDigest") != digest:
+            raise Conflict("job_conflict", f"job {job_id} was paid for and taken before with other content")
+        message_id = existing.get("messageId")
+        return Charge("already_charged", str(message_id) if message_id else None, fee, queue=False)
 
     # ------------------------------------------------------------------------------------- write items
 
@@ -158,11 +197,14 @@ class Ledger:
             }
         }
 
-    def _charge_put(self, sender: str, job_id: str, price: Price, pixels: int, now_s: int) -> Any:
+    def _charge_put(self, sender: str, job_id: str, price: Price, pixels: int, now_s: int, digest: str) -> Any:
         item = {
             "id": f"{sender}:{job_id}",
             "sender": sender,
             "jobId": job_id,
+            "jobDigest": digest,
+            # The delivery that charges the job holds its queueing claim.
+            "queueingAt": now_s,
             "fee": price.fee(pixels),
             "pixels": pixels,
             "pricePerUnit": price.price_per_unit,
@@ -253,6 +295,11 @@ class Ledger:
             ExpressionAttributeValues={":m": message_id},
         )
 
+    def pending_winnings(self, sender: str) -> int:
+        """The face values of ``sender``'s winning tickets not yet redeemed (nor expired, nor failed), in wei."""
+        item = self.balances.get_item(Key={"sender": sender}, ConsistentRead=True).get("Item")
+        return int(item.get("pendingWinnings", 0)) if item else 0  # type: ignore[arg-type]
+
     def balance(self, sender: str) -> int:
         """The sender's balance in wei (credit minus charges)."""
         item = self.balances.get_item(Key={"sender": sender}, ConsistentRead=True).get("Item")
@@ -279,7 +326,8 @@ class Ledger:
 
     def set_redemption(self, key: str, state: Redemption, **fields: Any) -> bool:
         """Move a winning ticket to ``state`` with extra fields (tx hash, gas, reason); False if it was already
-        redeemed (a redeemed ticket stays so)."""
+        redeemed (a redeemed ticket stays so). A ticket leaving ``pending`` leaves its sender's pending
+        winnings in the same transaction, once."""
         names = {"#s": "redemption"}
         values: dict[str, Any] = {":s": state.value, ":done": Redemption.REDEEMED.value}
         sets = ["#s = :s"]
@@ -287,12 +335,30 @@ class Ledger:
             names[f"#f{i}"] = name
             values[f":f{i}"] = value
             sets.append(f"#f{i} = :f{i}")
+        update: dict[str, Any] = {
+            "Key": {"id": key},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ExpressionAttributeNames": names,
+        }
+        record = self.ticket(key)
+        if record is not None and record.get("redemption") == Redemption.PENDING.value and state != Redemption.PENDING:
+            leaving = {
+                **update,
+                "TableName": self.tickets.name,
+                "ConditionExpression": "#s = :pending",
+                "ExpressionAttributeValues": {**values, ":pending": Redemption.PENDING.value},
+            }
+            del leaving["ExpressionAttributeValues"][":done"]
+            face = int(record.get("faceValue", 0))
+            try:
+                self._transact([{"Update": leaving}, self._winnings_update(str(record["sender"]), -face)])
+                return True
+            except _Refused:
+                pass  # it left pending meanwhile (another delivery): the plain update below
         try:
             self.tickets.update_item(
-                Key={"id": key},
-                UpdateExpression="SET " + ", ".join(sets),
+                **update,
                 ConditionExpression="attribute_exists(id) AND #s <> :done",
-                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as error:
@@ -300,6 +366,34 @@ class Ledger:
                 return False
             raise
         return True
+
+    def _winnings_update(self, sender: str, delta: int) -> Any:
+        return {
+            "Update": {
+                "TableName": self.balances.name,
+                "Key": {"sender": sender},
+                "UpdateExpression": "ADD pendingWinnings :w",
+                "ExpressionAttributeValues": {":w": delta},
+            }
+        }
+
+
+def _with_winnings(balance: Any, payment: CheckedPayment) -> Any:
+    """``balance`` (an Update of the sender's balance item) also adding the payment's winners to the sender's
+    pending winnings, on condition that all of them together stay within ``payment.funds``."""
+    won = sum(t.ticket.face_value for t in payment.winners)
+    if not won:
+        return balance
+    update = dict(balance["Update"])
+    values = {**update["ExpressionAttributeValues"], ":won": won, ":room": payment.funds - won}
+    update["UpdateExpression"] += ", pendingWinnings :won"
+    room = "(attribute_not_exists(pendingWinnings) AND :zero <= :room) OR pendingWinnings <= :room"
+    update["ConditionExpression"] = (
+        f"({update['ConditionExpression']}) AND ({room})" if "ConditionExpression" in update else room
+    )
+    values[":zero"] = 0
+    update["ExpressionAttributeValues"] = values
+    return {"Update": update}
 
 
 def _spent(payment: CheckedPayment) -> Exception:

@@ -1,34 +1,16 @@
-"""What a segment costs: the output pixels its job asks for, at the orchestrator's price.
+"""What a segment costs: the output pixels its job asks for (``chalicelib.jobs.pixels``), at the orchestrator's
+price, paid in tickets.
 
 The gateway pays ahead and the orchestrator charges ahead, from the same count, so the two always agree
-before any work is done. The count is an upper bound of what the worker makes: a rendition is never larger
-than its profile, and a profile that keeps the source's frame rate is counted at ``ASSUMED_SOURCE_FPS``.
+before any work is done; the worker then holds the job to that count (``paid_pixel_limit``).
 """
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
-from chalicelib.jobs.models import TranscodeJob
+from chalicelib.jobs.pixels import ASSUMED_SEGMENT_MS, ASSUMED_SOURCE_FPS, job_pixels
 from chalicelib.payments.models import MAX_TICKETS_PER_JOB
-
-#: Frame rate counted for a profile that keeps the source's (fps 0): live sources are rarely faster.
-ASSUMED_SOURCE_FPS = 30
-#: Duration counted for a segment that declared none: HLS's customary segment length.
-ASSUMED_SEGMENT_MS = 2_000
-
-
-def job_pixels(job: TranscodeJob) -> int:
-    """The output pixels ``job`` asks for: width × height × frames, summed over its renditions."""
-    duration_ms = job.duration_ms if job.duration_ms else ASSUMED_SEGMENT_MS
-    total = 0
-    for output in job.outputs:
-        # fps/fpsDen (e.g. 30000/1001) caps the rendition's rate; whole frames, rounded up.
-        fps = output.profile.frame_rate() or ASSUMED_SOURCE_FPS
-        frames = math.ceil(Fraction(duration_ms) * fps / 1000)
-        total += output.profile.width * output.profile.height * frames
-    return total
 
 
 def tickets_needed(fee_wei: int, ticket_value: Fraction) -> int:

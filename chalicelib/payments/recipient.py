@@ -25,7 +25,7 @@ from chalicelib.chain.tickets import (
     win_prob_for,
 )
 from chalicelib.core.errors import Unavailable
-from chalicelib.payments.chainview import ChainView
+from chalicelib.payments.chainview import ChainView, SenderFunds
 from chalicelib.payments.errors import refused
 from chalicelib.payments.models import ExpirationParams, Payment, Price, Quote, TicketParams
 from chalicelib.payments.pricing import credit_for
@@ -75,6 +75,9 @@ class CheckedPayment:
     credit: int
     seed: bytes
     recipient_rand_hash: bytes
+    #: The sender's deposit and reserve allocation as the checks saw them: all its unredeemed winners together
+    #: must stay within it (the ledger's ``pendingWinnings``).
+    funds: int = 0
 
     @property
     def winners(self) -> list[PaidTicket]:
@@ -99,6 +102,7 @@ def quote(terms: RecipientTerms, view: ChainView, sender: str, seed: bytes | Non
     if now.last_initialized == 0 or not any(now.last_initialized_block_hash):
         raise Unavailable("round_not_initialized", "no round is initialized yet; ask again shortly")
     funds = view.sender_funds(sender, terms.address)
+    _require_active(terms, funds)
     if funds.unlocking:
         raise refused("sender_unlocking", f"{sender} has started to unlock its deposit")
     face_value = min(terms.face_value, funds.deposit + funds.reserve_allocation)
@@ -158,6 +162,7 @@ def check_payment(terms: RecipientTerms, view: ChainView, payment: Payment | Non
             raise refused("ticket_bad_signature", f"ticket {ticket.sender_nonce} is not signed by {sender}")
         tickets.append(PaidTicket(ticket, sig, is_winning_ticket(sig, rand, ticket.win_prob)))
     funds = view.sender_funds(sender, terms.address)
+    _require_active(terms, funds)
     if funds.unlocking:
         raise refused("sender_unlocking", f"{sender} has started to unlock its deposit: its tickets may go unpaid")
     # Every winner of this payment must be payable (the quote is retired after it, so no more can follow).
@@ -168,7 +173,17 @@ def check_payment(terms: RecipientTerms, view: ChainView, payment: Payment | Non
             f"cannot pay a winning ticket of {params.face_value} wei",
         )
     credit = credit_for(len(tickets), Fraction(params.expected_value))
-    return CheckedPayment(sender, tickets, credit, params.seed, params.recipient_rand_hash)
+    total = funds.deposit + funds.reserve_allocation
+    return CheckedPayment(sender, tickets, credit, params.seed, params.recipient_rand_hash, total)
+
+
+def _require_active(terms: RecipientTerms, funds: SenderFunds) -> None:
+    """Take no tickets while this orchestrator is outside the active set: the broker would not pay them."""
+    if not funds.recipient_active:
+        raise Unavailable(
+            "orchestrator_not_active",
+            f"{terms.address} is not in the active set this round: its tickets could not be redeemed",
+        )
 
 
 def rand_for_ticket(terms: RecipientTerms, ticket: Ticket, seed: bytes) -> int:

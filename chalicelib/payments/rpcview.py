@@ -20,10 +20,12 @@ class RpcChainView:
         return RoundView(int(number), last, bytes(block_hash))
 
     def sender_funds(self, sender: str, recipient: str) -> SenderFunds:
-        """The sender's deposit, ``recipient``'s claimable reserve, and the sender's unlock round."""
+        """The sender's deposit, ``recipient``'s claimable reserve, the sender's unlock round, and whether
+        ``recipient`` is active."""
         info = self.protocol.sender_info(sender)
         claimable = int(self.protocol.broker.functions.claimableReserve(sender, recipient).call())
-        return SenderFunds(info.deposit, claimable, info.withdraw_round)
+        active, _ = self.protocol.bonding.functions.activeSetInfo(recipient).call()
+        return SenderFunds(info.deposit, claimable, info.withdraw_round, bool(active))
 
     def ticket_validity_period(self) -> int:
         """The TicketBroker's ticketValidityPeriod."""

@@ -92,11 +92,13 @@ class ProjectedChainView:
         clock, head, found = self._clock(*keys)
         round_ = clock.round_at(head.number)
         s = _is(found.get(keys[0]), SenderState)
-        if s is None:
-            return SenderFunds(0, 0, 0)
         o = _is(found.get(keys[1]), OrchestratorState)
+        active = o is not None and active_in(o, round_)
+        if s is None:
+            return SenderFunds(0, 0, 0, active)
         claim = _is(found.get(keys[2]), ClaimState)
-        return SenderFunds(s.deposit, self._claimable(s, o, claim, round_, clock.active_set_size), s.withdraw_round)
+        claimable = self._claimable(s, o, claim, round_, clock.active_set_size)
+        return SenderFunds(s.deposit, claimable, s.withdraw_round, active)
 
     def _claimable(
         self, s: SenderState, o: OrchestratorState | None, claim: ClaimState | None, round_: int, set_size: int

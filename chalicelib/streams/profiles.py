@@ -119,13 +119,18 @@ def _even(value: float) -> int:
 def fit(profile: Profile, source_width: int, source_height: int) -> tuple[int, int] | None:
     """Return the (width, height) of ``profile`` for a source, or None when it would upscale.
 
-    The profile's height bounds the rendition, the width follows the source's aspect ratio, and
-    both are rounded to even numbers (H.264 with 4:2:0 chroma needs them even).
+    The rendition keeps the source's aspect ratio inside the profile's box: its height is the profile's,
+    unless the source is wider than the box, when its width is the profile's (so a rendition is never larger
+    than its profile, which is what a paid job's pixels are counted from). Both are rounded to even numbers
+    (H.264 with 4:2:0 chroma needs them even).
     """
     height = _even(profile.height)
     if height > source_height:
         return None
     width = _even(source_width * height / source_height)
+    widest = max(2, profile.width - profile.width % 2)
+    if width > widest:
+        width, height = widest, _even(source_height * widest / source_width)
     if width > source_width:
         return None
     return width, height

@@ -31,7 +31,7 @@ from chalicelib.intake.service import IntakeRules, PaymentRules, take_job
 from chalicelib.jobs.models import JobOutput, TranscodeJob
 from chalicelib.jobs.signing import sign_body
 from chalicelib.jobs.urls import UrlPolicy
-from chalicelib.payments.ledger import Ledger, Redemption
+from chalicelib.payments.ledger import QUEUEING_CLAIM_S, Ledger, Redemption
 from chalicelib.payments.models import PaidJob, Price, TicketSenderParams
 from chalicelib.payments.pricing import job_pixels
 from chalicelib.payments.recipient import RecipientTerms, quote, recipient_secret
@@ -430,3 +430,75 @@ def test_a_sender_whose_money_is_under_two_tickets_gets_no_quote(chain: Chain, a
     with pytest.raises(ApiError) as refusal:  # setting the market up asks the orchestrator for a quote
         _market(chain, ticket_ev=10**9, deposit=10**9, reserve=0)  # a face value this low: nearly every ticket wins
     assert (refusal.value.status, refusal.value.code) == (402, "sender_underfunded")
+
+
+def test_unredeemed_winners_together_never_exceed_the_senders_money(chain: Chain, aws: None) -> None:
+    # Each winner alone is covered by the deposit, but the broker pays them one after another from the same
+    # money: a sender funded for two winners must not get work for a third (it would go unpaid).
+    lottery = _market(chain, ticket_ev=FACE_VALUE, deposit=2 * FACE_VALUE, reserve=0, min_face_to_ev=1)
+    sender = lottery.gateway.address
+    lottery.send(lottery.paid(1))
+    lottery.send(lottery.paid(2))
+    assert lottery.ledger.pending_winnings(sender) == 2 * FACE_VALUE
+    lottery.sqs.purge_queue(QueueUrl=lottery.jobs.url)
+    third = lottery.paid(3)
+    assert lottery.refused(third) == "sender_underfunded"
+    records = lottery.winners()
+    assert len(records) == 2  # the refused winner was neither recorded nor queued for redemption
+    before = lottery.credited()
+    assert lottery.redeem(records) == []
+    assert lottery.credited() - before == 2 * FACE_VALUE  # both taken winners paid in full
+    assert lottery.ledger.pending_winnings(sender) == 0  # each left the pending sum once, when redeemed
+    assert lottery.redeem(records) == [] and lottery.ledger.pending_winnings(sender) == 0  # delivered again
+
+
+def test_an_orchestrator_outside_the_active_set_takes_no_tickets(chain: Chain, market: Market) -> None:
+    # The broker pays only active orchestrators: tickets taken after leaving the set would go unpaid.
+    job = market.paid(1)
+    orchestrator = market.orchestrator.address
+    chain.tx(chain.bonding.functions.unbond(chain.stake(orchestrator)), orchestrator)
+    chain.next_round()
+    assert not market.protocol.is_active_transcoder(orchestrator)
+    for attempt in (lambda: market.send(job), lambda: quote(market.terms, market.view, market.gateway.address)):
+        with pytest.raises(ApiError) as refusal:
+            attempt()
+        assert (refusal.value.status, refusal.value.code) == (503, "orchestrator_not_active")
+    assert market.queued() == [] and market.winners() == []
+
+
+def test_a_job_id_paid_again_with_other_content_is_refused_and_the_first_stays_queued_once(market: Market) -> None:
+    # A gateway (or someone replaying its body) must not swap a charged job for another one under the same id.
+    first = market.paid(1)
+    market.send(first)
+    swapped = market.job(1).model_copy(update={"source_url": "https://media.example/s/1/source/other.ts"})
+    with pytest.raises(ApiError) as refusal:
+        market.send(market.payer.pay(market.orchestrator.address, "http://unused.test", swapped))
+    assert (refusal.value.status, refusal.value.code) == (409, "job_conflict")
+    [queued] = market.queued()
+    assert queued["sourceUrl"] == first.source_url
+
+
+class _StoppingQueue(JobsQueue):
+    """A jobs queue whose sends fail: an intake that stops between charging a job and queueing it."""
+
+    def send(self, job: TranscodeJob) -> str:
+        raise ConnectionError("the intake stopped here")
+
+
+def test_a_job_charged_by_a_delivery_that_stopped_is_queued_once_by_a_later_one(market: Market) -> None:
+    job = market.paid(1)
+    body = json.dumps(job.wire(), separators=(",", ":")).encode()
+    signature = sign_body(body, SecretStr(market.gateway.key.hex()))
+    with pytest.raises(ConnectionError):
+        take_job(body, signature, market.rules, _StoppingQueue(market.sqs, market.jobs.url))
+    # Delivered again at once: the first delivery may still be queueing it, so this one does not.
+    assert take_job(body, signature, market.rules, market.jobs).message_id is None
+    assert market.queued() == []
+    # Later, the claim has lapsed: this delivery queues it, once; another after it finds the message.
+    later = replace(market.rules, now_ms=market.rules.now_ms + (QUEUEING_CLAIM_S + 1) * 1000)
+    message_id = take_job(body, signature, later, market.jobs).message_id
+    assert message_id is not None
+    assert take_job(body, signature, later, market.jobs).message_id == message_id
+    assert len(market.queued()) == 1
+    account = market.ledger.balances.get_item(Key={"sender": market.gateway.address})["Item"]
+    assert account["jobs"] == 1 and account["charged"] == PRICE.fee(job_pixels(job))  # charged once

@@ -28,8 +28,8 @@ ALLOWED: dict[str, set[str]] = {
 }
 # What the worker (a separate container) may take from the library: payloads, names and the log.
 # (and the job URL policy: the worker enforces at connect time what the intake checked as written)
-WORKER_MAY_IMPORT = ("chalicelib.jobs.models", "chalicelib.jobs.urls", "chalicelib.streams.profiles",
-                     "chalicelib.core.resources", "chalicelib.core.logs")  # fmt: skip
+WORKER_MAY_IMPORT = ("chalicelib.jobs.models", "chalicelib.jobs.pixels", "chalicelib.jobs.urls",
+                     "chalicelib.streams.profiles", "chalicelib.core.resources", "chalicelib.core.logs")  # fmt: skip
 
 
 def imports(path: Path) -> set[str]:

@@ -48,7 +48,7 @@ class _Counting:
 
     def sender_funds(self, sender: str, recipient: str) -> SenderFunds:
         self.reads += 1
-        return SenderFunds(self.reads, 0, 0)
+        return SenderFunds(self.reads, 0, 0, True)
 
     def ticket_validity_period(self) -> int:
         self.reads += 1

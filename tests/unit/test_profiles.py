@@ -30,6 +30,11 @@ def test_portrait_source_is_bounded_by_the_profile_height() -> None:
     assert fit(DEFAULT_PROFILES[3], 720, 1280) == (404, 720)
 
 
+def test_a_source_wider_than_the_profile_is_bounded_by_the_profile_width() -> None:
+    assert fit(DEFAULT_PROFILES[0], 2560, 1080) == (426, 180)  # 21:9 in the 426x240 box
+    assert fit(DEFAULT_PROFILES[0], 7680, 240) == (426, 14)  # a strip: never wider than what was paid for
+
+
 @given(width=st.integers(16, 4096), height=st.integers(16, 2304))
 def test_every_rendition_is_even_and_never_larger_than_its_source(width: int, height: int) -> None:
     for profile in DEFAULT_PROFILES:
@@ -39,9 +44,10 @@ def test_every_rendition_is_even_and_never_larger_than_its_source(width: int, he
         w, h = size
         assert w % 2 == 0 and h % 2 == 0
         assert w <= width and h <= height
-        assert h == profile.height
-        # aspect ratio within the rounding to even
-        assert abs(w - width * h / height) <= 1.0
+        assert w <= profile.width and h <= profile.height  # inside the profile's box: what a job pays for
+        assert h == profile.height or w >= profile.width - 1  # one side fills the box
+        # the source's aspect ratio, within one pixel of rounding to even on either side
+        assert abs(w * height - h * width) <= max(width, height)
 
 
 # --- Studio's encoding fields -------------------------------------------------------------------------
