@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: all demo test test-fast up down bench lint typecheck bundle-check deps system-deps clean
+.PHONY: all demo test test-fast up down bench lint typecheck bundle-check deps system-deps player-assets clean
 
 all: test
 
@@ -35,7 +35,18 @@ node_modules/.stamp: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
-deps: system-deps $(VENV)/stamp node_modules/.stamp
+# The player page's hls.js (and its worker), copied from the npm package pinned in package.json and
+# package-lock.json into chalicelib/, which `chalice package` bundles whole. The copies are git-ignored and
+# never edited: scripts/check_bundle.py checks that the bundle's equal the installed package's.
+PLAYER_NPM := chalicelib/playback/static/npm
+PLAYER_ASSETS := $(PLAYER_NPM)/hls.min.js $(PLAYER_NPM)/hls.worker.js
+$(PLAYER_NPM)/%.js: node_modules/.stamp
+	@mkdir -p $(PLAYER_NPM)
+	cp node_modules/hls.js/dist/$*.js $@
+
+player-assets: $(PLAYER_ASSETS)
+
+deps: system-deps $(VENV)/stamp node_modules/.stamp player-assets
 
 -include contracts/contracts.mk
 
@@ -58,7 +69,7 @@ typecheck: $(VENV)/stamp
 	$(VENV)/bin/mypy --strict chalicelib gpu_worker lpcli
 	$(VENV)/bin/mypy app.py devstack contracts bench
 
-bundle-check: $(VENV)/stamp ## the Lambda bundle builds and fits Lambda's limits, without PyAV
+bundle-check: $(VENV)/stamp player-assets ## the Lambda bundle builds, fits Lambda's limits, carries hls.js, lacks PyAV
 	$(PY) scripts/check_bundle.py
 
 test: deps lint typecheck bundle-check contracts
@@ -66,7 +77,7 @@ test: deps lint typecheck bundle-check contracts
 
 # Lint, types and the in-process tests of every domain package (moto's mock_aws, chalice.test): no
 # local stack, no chain, no browser; well under a minute.
-test-fast: $(VENV)/stamp lint typecheck
+test-fast: $(VENV)/stamp lint typecheck player-assets
 	$(PY) -m pytest tests/domain $(PYTEST_ARGS)
 
 bench: deps contracts ## transcode vs ffmpeg CLI, pipeline latency, contract gas

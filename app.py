@@ -13,19 +13,23 @@ from pydantic import ValidationError
 from chalicelib.core.clock import now_ms
 from chalicelib.core.errors import ApiError, BadRequest, NotFound, invalid
 from chalicelib.core.logs import logger
-from chalicelib.core.resources import Role
+from chalicelib.core.resources import Role, definitions
 from chalicelib.core.settings import settings
 from chalicelib.ingest.service import ingest
 from chalicelib.intake.service import quote_for, take_job
 from chalicelib.jobs.signing import SIGNATURE_HEADER
 from chalicelib.payments.redemption import handle_redemptions, requeue_unsettled
 from chalicelib.payments.settlement import handle_usage
+from chalicelib.playback.links import public_base
 from chalicelib.playback.service import Playlist, Redirect
 from chalicelib.projections.projector import project_chain_events
 from chalicelib.results.service import handle_results
 from chalicelib.segments.names import parse_ingest_name
+from chalicelib.streams.lifecycle import sweep_idle
 from chalicelib.streams.models import StreamCreate, StreamUpdate
 from chalicelib.streams.support import check_supported
+from chalicelib.webhooks.delivery import handle_deliveries
+from chalicelib.webhooks.models import WebhookCreate, WebhookUpdate
 from chalicelib.wiring import Wiring
 
 app = Chalice(app_name="lp-network")
@@ -155,6 +159,72 @@ def delete_stream(stream_id: str) -> Response:
     return Response(body="", status_code=204)
 
 
+# --- Webhooks (Livepeer Studio shape) -------------------------------------------------------------
+
+
+@app.route("/webhook", methods=["POST"], content_types=ANY_TYPE)
+@api
+def create_webhook() -> Response:
+    """Create a webhook; 201 with it, and with ``sharedSecret`` if one was generated (shown this once only)."""
+    _require_role("gateway")
+    owner = _owner()
+    created = wiring.webhook_service().create(owner, WebhookCreate.model_validate(_request_json()))
+    return _json(created.wire(), 201)
+
+
+@app.route("/webhook", methods=["GET"], content_types=ANY_TYPE)
+@api
+def list_webhooks() -> Response:
+    """List the caller's webhooks, newest first: a JSON array (no secrets)."""
+    _require_role("gateway")
+    return _json([w.wire() for w in wiring.webhook_service().list_owned(_owner())])
+
+
+@app.route("/webhook/{webhook_id}", methods=["GET"], content_types=ANY_TYPE)
+@api
+def get_webhook(webhook_id: str) -> Response:
+    """Return one webhook (no secret)."""
+    _require_role("gateway")
+    return _json(wiring.webhook_service().get(webhook_id, _owner()).wire())
+
+
+@app.route("/webhook/{webhook_id}", methods=["PATCH"], content_types=ANY_TYPE)
+@api
+def update_webhook(webhook_id: str) -> Response:
+    """Change a webhook's name, url, events, streamId or sharedSecret; 204, as Studio answers."""
+    _require_role("gateway")
+    owner = _owner()
+    wiring.webhook_service().update(webhook_id, owner, WebhookUpdate.model_validate(_request_json()))
+    return Response(body="", status_code=204)
+
+
+@app.route("/webhook/{webhook_id}", methods=["PUT"], content_types=ANY_TYPE)
+@api
+def replace_webhook(webhook_id: str) -> Response:
+    """Studio's full update: every field as given (the secret kept unless given); 200 with the webhook."""
+    _require_role("gateway")
+    owner = _owner()
+    replaced = wiring.webhook_service().replace(webhook_id, owner, WebhookCreate.model_validate(_request_json()))
+    return _json(replaced.wire())
+
+
+@app.route("/webhook/{webhook_id}", methods=["DELETE"], content_types=ANY_TYPE)
+@api
+def delete_webhook(webhook_id: str) -> Response:
+    """Delete a webhook: nothing more is posted to it."""
+    _require_role("gateway")
+    wiring.webhook_service().delete(webhook_id, _owner())
+    return Response(body="", status_code=204)
+
+
+@app.route("/webhook/{webhook_id}/log", methods=["GET"], content_types=ANY_TYPE)
+@api
+def webhook_log(webhook_id: str) -> Response:
+    """The webhook's recent delivery attempts, newest first: a JSON array."""
+    _require_role("gateway")
+    return _json([entry.wire() for entry in wiring.webhook_service().deliveries(webhook_id, _owner())])
+
+
 # --- Ingest ---------------------------------------------------------------------------------------
 
 
@@ -207,6 +277,54 @@ def rendition_file(playback_id: str, rendition: str, file: str) -> Response:
     return Response(body=served.data, status_code=200, headers=headers)
 
 
+def _public_base() -> str:
+    """The base of playback links: the stage's configured public URL, else the origin this request reached."""
+    return public_base(wiring.settings.public_url, _header("host"), _header("x-forwarded-proto"))
+
+
+@app.route("/playback/{playback_id}", methods=["GET"], cors=PUBLIC, content_types=ANY_TYPE)
+@api
+def playback_info(playback_id: str) -> Response:
+    """Studio's playback info, public: ``type: live``, ``meta.live`` 1 while the stream is active, its HLS URL."""
+    _require_role("gateway")
+    info = wiring.playback().info(playback_id, _public_base())
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json", "Cache-Control": "no-cache"}
+    return Response(body=json.dumps(info.wire()), status_code=200, headers=headers)
+
+
+@app.route("/play/{playback_id}", methods=["GET"], content_types=ANY_TYPE)
+@api
+def player_page(playback_id: str) -> Response:
+    """The player page a broadcaster shares: hls.js served from here, quality selector, live/offline/ended states."""
+    _require_role("gateway")
+    page = wiring.playback().player_page(playback_id, _public_base(), wiring.player_assets())
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": page.policy,
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return Response(body=page.html, status_code=200, headers=headers)
+
+
+@app.route("/play/assets/{name}", methods=["GET"], content_types=ANY_TYPE)
+@api
+def player_asset(name: str) -> Response:
+    """The player's script and style, and hls.js from the pinned npm package; a year's cache for ``?v=<version>``."""
+    _require_role("gateway")
+    asset = wiring.player_assets().get(name)
+    request = app.current_request
+    assert request is not None
+    version = request.query_params.get("v") if request.query_params else None
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": asset.content_type,
+        "Cache-Control": asset.cache_control(version),
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body=asset.text, status_code=200, headers=headers)
+
+
 # --- Orchestrator intake ------------------------------------------------------------------------
 
 
@@ -238,15 +356,23 @@ if settings().has_role("gateway"):
     @app.on_sqs_message(queue=settings().name("results"), batch_size=10)
     def on_result(event: SQSEvent) -> dict[str, Any]:
         """A result manifest landed in S3: settle its segment. Failed records are retried."""
-        return dict(handle_results(event.to_dict(), wiring.media(), wiring.segments(), wiring.streams()))
+        return dict(
+            handle_results(event.to_dict(), wiring.media(), wiring.segments(), wiring.streams(), wiring.stream_events())
+        )
 
     @app.schedule(Rate(1, unit=Rate.MINUTES))
     def sweep_idle_streams(event: Any) -> None:
-        """Mark streams with no segment for a while as inactive."""
+        """Mark streams with no segment for a while as inactive; each emits stream.idle."""
         after_s = wiring.settings.stream_idle_after_s
-        idle = wiring.streams().mark_idle(now_ms(), None if after_s is None else int(after_s * 1000))
+        idle_after_ms = None if after_s is None else int(after_s * 1000)
+        idle = sweep_idle(wiring.streams(), wiring.stream_events(), now_ms(), idle_after_ms)
         if idle:
             logger.info("streams now idle", streams=idle)
+
+    @app.on_sqs_message(queue=settings().queue_name("webhooks"), batch_size=definitions().queues["webhooks"].batch_size)
+    def on_webhook_delivery(event: SQSEvent) -> dict[str, Any]:
+        """Post queued webhook events, signed; a failed attempt is queued again with backoff, not raised."""
+        return dict(handle_deliveries(event.to_dict(), wiring.webhook_deliverer()))
 
 
 if settings().has_role("orchestrator") and settings().mode == "onchain":

@@ -16,23 +16,25 @@ import requests
 from chalicelib.auth.store import ApiKeyStore
 from chalicelib.core import aws
 from chalicelib.core.cache import RefreshingCache
-from chalicelib.core.clock import now_ms
+from chalicelib.core.clock import Clock, now_ms
 from chalicelib.core.errors import Unavailable
 from chalicelib.core.identity import address_of
+from chalicelib.core.outbound import Resolver, policy_session, system_resolver
 from chalicelib.core.resources import queue_name
 from chalicelib.core.settings import OrchestratorEndpoint, Settings, settings
+from chalicelib.core.urls import UrlPolicy
 from chalicelib.dispatch.candidates import on_chain_candidates
 from chalicelib.dispatch.health import HealthBook
 from chalicelib.ingest.service import Gateway
 from chalicelib.intake.queue import JobsQueue
 from chalicelib.intake.service import IntakeRules, PaymentRules
-from chalicelib.jobs.urls import UrlPolicy
 from chalicelib.payments.chainview import CachedChainView, ChainView
 from chalicelib.payments.ledger import Ledger
 from chalicelib.payments.models import Price
 from chalicelib.payments.recipient import RecipientTerms, recipient_secret
 from chalicelib.payments.redemption import RedemptionQueue
 from chalicelib.payments.sender import NonceCounter, Payer, QuoteBook, SenderTerms
+from chalicelib.playback.assets import PACKAGED, PlayerAssets
 from chalicelib.playback.service import Playback
 from chalicelib.projections.cursor import CursorStore
 from chalicelib.projections.queue import ChainEventQueue
@@ -40,7 +42,15 @@ from chalicelib.projections.store import ProjectionStore
 from chalicelib.projections.view import ProjectedChainView
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.store import SegmentStore
+from chalicelib.streams.lifecycle import NO_EVENTS, StreamEvents
 from chalicelib.streams.store import StreamStore
+from chalicelib.webhooks.delivery import Deliverer
+from chalicelib.webhooks.deliverylog import DeliveryLog
+from chalicelib.webhooks.emitter import WebhookEvents
+from chalicelib.webhooks.queue import DeliveryQueue
+from chalicelib.webhooks.sealing import KmsSealer
+from chalicelib.webhooks.service import WebhookService
+from chalicelib.webhooks.store import WebhookStore
 
 #: What a process read of the chain's projections (rounds, funds, the active set) is served as is for
 #: ``VIEW_FRESH_S`` seconds, then refreshed behind the requests, and read again on the request after
@@ -71,6 +81,12 @@ class Wiring:
         self._cached_view: CachedChainView | None = None
         self._health: HealthBook | None = None
         self._listing: RefreshingCache[list[OrchestratorEndpoint]] = RefreshingCache(VIEW_FRESH_S, VIEW_STALE_S)
+        # How webhook hosts resolve and what time it is: replaceable, so tests can change a name's answer
+        # between a webhook's creation and its delivery, and step through the retry backoff.
+        self.resolver: Resolver = system_resolver
+        self.clock: Clock = now_ms
+        # Sessions to webhook receivers, each bound to its policy and resolver (pooled per process).
+        self._webhook_sessions: dict[tuple[UrlPolicy, Resolver], requests.Session] = {}
 
     @property
     def settings(self) -> Settings:
@@ -246,6 +262,7 @@ class Wiring:
             candidates=self.candidates(),
             payer=self.payer(),
             health=self.health(),
+            events=self.stream_events(),
         )
 
     def health(self) -> HealthBook:
@@ -278,3 +295,67 @@ class Wiring:
     def playback(self) -> Playback:
         """What playback needs."""
         return Playback(self.settings, self.streams(), self.segments(), self.media())
+
+    def player_assets(self) -> PlayerAssets:
+        """The player page's static files in the bundle (hls.js among them), read once per process."""
+        return PACKAGED
+
+    # --- Webhooks (gateway) -------------------------------------------------------------------------
+
+    def webhooks(self) -> WebhookStore:
+        """The ``webhooks`` table."""
+        return WebhookStore(aws.table(self.settings.name("webhooks")))
+
+    def webhook_log(self) -> DeliveryLog:
+        """The ``webhooklog`` table: attempts' claims and the delivery log."""
+        return DeliveryLog(aws.table(self.settings.name("webhooklog")))
+
+    def webhook_queue(self) -> DeliveryQueue:
+        """The ``webhooks`` queue: one message per delivery attempt."""
+        return DeliveryQueue(aws.sqs(), self.queue_url("webhooks"))
+
+    def webhook_sealer(self) -> KmsSealer:
+        """Seals webhook secrets with the stage's ``webhooks`` KMS key."""
+        return KmsSealer(aws.kms(), self.settings.key_alias("webhooks"))
+
+    def webhook_policy(self) -> UrlPolicy:
+        """Where webhooks may post: public addresses, plus what this stage allows explicitly."""
+        s = self.settings
+        return UrlPolicy.allowing(s.webhook_allowed_origins, allow_loopback=s.webhook_allow_loopback)
+
+    def webhook_service(self) -> WebhookService:
+        """The webhook API."""
+        return WebhookService(
+            self.webhooks(),
+            self.webhook_log(),
+            self.webhook_sealer(),
+            self.streams(),
+            self.webhook_policy(),
+            self.resolver,
+            self.clock,
+        )
+
+    def stream_events(self) -> StreamEvents:
+        """Where streams' lifecycle events go: the webhooks on a gateway, nowhere elsewhere."""
+        if not self.settings.has_role("gateway"):
+            return NO_EVENTS
+        return WebhookEvents(self.webhooks(), self.webhook_queue)
+
+    def webhook_deliverer(self) -> Deliverer:
+        """What the delivery handler needs; its HTTP session checks every connection against the policy."""
+        policy = self.webhook_policy()
+        with self._lock:
+            key = (policy, self.resolver)
+            if key not in self._webhook_sessions:
+                self._webhook_sessions[key] = policy_session(policy, self.resolver)
+            session = self._webhook_sessions[key]
+        return Deliverer(
+            self.webhooks(),
+            self.webhook_log(),
+            self.webhook_sealer(),
+            self.webhook_queue(),
+            session,
+            policy,
+            self.settings.webhook_timeout_s,
+            self.clock,
+        )

@@ -2,7 +2,8 @@
 
 ``provision`` creates, from ``chalicelib/core/resources.json``, what Terraform creates in AWS for one
 stage: buckets with their S3 notifications to the stage's queues, DynamoDB tables with their
-indexes, and queues with their dead-letter queues and redrive policies. Running it twice is fine.
+indexes and time to live, queues with their dead-letter queues and redrive policies, and KMS keys
+under their aliases. Running it twice is fine.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from urllib.parse import urlsplit
 
@@ -25,12 +26,14 @@ from chalicelib.core.resources import (
     TableDef,
     definitions,
     dlq_name,
+    key_alias,
     physical_name,
     queue_name,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_kms.client import KMSClient
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_s3.literals import BucketLocationConstraintType
     from mypy_boto3_s3.type_defs import NotificationConfigurationTypeDef
@@ -76,12 +79,13 @@ def is_local(endpoint_url: str) -> bool:
 
 @dataclass(frozen=True)
 class StageResources:
-    """What was created for one stage: physical names by logical name, and the queues."""
+    """What was created for one stage: physical names by logical name, the queues, and the keys' aliases."""
 
     stage: str
     buckets: dict[str, str]
     tables: dict[str, str]
     queues: dict[str, Queue]
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 def provision(
@@ -100,12 +104,14 @@ def provision(
     sqs: SQSClient = client(sess, "sqs", endpoint_url)
     ddb: DynamoDBClient = client(sess, "dynamodb", endpoint_url)
     s3: S3Client = client(sess, "s3", endpoint_url)
+    kms: KMSClient = client(sess, "kms", endpoint_url)
 
     def mine(items: Mapping[str, Any]) -> dict[str, str]:
         """The physical names of the definitions that belong to one of ``roles``."""
         return {k: physical_name(stage, k, prefix) for k, v in items.items() if set(roles) & set(v.roles)}
 
     buckets, tables = mine(defs.buckets), mine(defs.tables)
+    keys = {k: key_alias(stage, k, prefix) for k in mine(defs.keys)}
     queues = {k: queue_name(stage, k, prefix) for k in mine(defs.queues)}
     # Queues that receive S3 notifications need a policy letting S3 send to them.
     notifying: dict[str, list[str]] = {}
@@ -126,12 +132,14 @@ def provision(
     queue_arns = {logical: queue.arn for logical, queue in made_queues.items()}
     for logical, name in tables.items():
         _ensure_table(ddb, name, defs.tables[logical])
+    for logical, alias in keys.items():
+        _ensure_key(kms, alias, defs.keys[logical].description)
     for logical, name in buckets.items():
         _ensure_bucket(s3, name, region)
         _ensure_notifications(s3, name, defs.buckets[logical], queue_arns)
-    counts = len(buckets), len(tables), len(queues)
-    log.info("stage %s (%s): %d buckets, %d tables, %d queues ready", stage, ",".join(roles), *counts)
-    return StageResources(stage, buckets, tables, made_queues)
+    counts = len(buckets), len(tables), len(queues), len(keys)
+    log.info("stage %s (%s): %d buckets, %d tables, %d queues, %d keys ready", stage, ",".join(roles), *counts)
+    return StageResources(stage, buckets, tables, made_queues, keys)
 
 
 class Queue(NamedTuple):
@@ -229,6 +237,24 @@ def _ensure_table(ddb: DynamoDBClient, name: str, tdef: TableDef) -> None:
         if err.response["Error"]["Code"] != "ResourceInUseException":
             raise
     ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    if tdef.ttl_attribute:
+        ddb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": tdef.ttl_attribute}
+        )
+
+
+def _ensure_key(kms: KMSClient, alias: str, description: str) -> None:
+    """A symmetric key under ``alias``, made once (an alias names one key; a second provisioning finds it)."""
+    aliases = {a["AliasName"] for page in kms.get_paginator("list_aliases").paginate() for a in page["Aliases"]}
+    if alias in aliases:
+        return
+    key_id = kms.create_key(Description=description or alias, KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    try:
+        kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+    except ClientError as err:  # made meanwhile by another process: theirs is the key
+        if err.response["Error"]["Code"] != "AlreadyExistsException":
+            raise
+        kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
 
 
 def _ensure_bucket(s3: S3Client, name: str, region: str) -> None:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from chalicelib.playback.links import hls_url, player_url
 from chalicelib.segments.models import SegmentRecord, SegmentStatus
 from chalicelib.segments.store import SegmentStore
 from devstack.footage import bigbuckbunny
@@ -134,8 +135,10 @@ def run(state_dir: Path, exit_when_done: bool, loops: int, onchain: bool = True)
         response = http.post(stack.gateway_url + "/stream", json={"name": "demo"}, timeout=30)
         response.raise_for_status()
         stream = response.json()
-        playback = f"{stack.gateway_url}/hls/{stream['playbackId']}/index.m3u8"
+        playback = hls_url(stack.gateway_url, stream["playbackId"])
+        watch = player_url(stack.gateway_url, stream["playbackId"])
         console.print(f"stream [bold]{stream['id']}[/bold]: key {stream['streamKey']}, playback {playback}")
+        console.print(f"share it: [bold]{watch}[/bold] (the player page: it plays as soon as the stream is live)")
 
         expected = push_footage(f"{stack.gateway_url}/live/{stream['streamKey']}/index.m3u8", loops)
         deadline = time.monotonic() + 60
@@ -156,7 +159,8 @@ def run(state_dir: Path, exit_when_done: bool, loops: int, onchain: bool = True)
             with console.status("waiting for the winning tickets to be redeemed and the round's rewards"):
                 report = wait_for_payments(stack)
             console.print(payments_table(report))
-        console.print(f"\nplay it: [bold]{playback}[/bold]\n  e.g. ffplay {playback}")
+        console.print(f"\nwatch it: [bold]{watch}[/bold] (the player page a broadcaster shares)")
+        console.print(f"play it: [bold]{playback}[/bold]\n  e.g. ffplay {playback}")
         if exit_when_done:
             return
         console.print("serving until Ctrl-C")

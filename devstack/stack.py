@@ -195,6 +195,9 @@ class LocalStack:
                 for o in self.orchestrators
             ]
             env["LP_ORCHESTRATORS"] = json.dumps(orchestrators)
+            # Webhooks may be posted to an app on the developer's own machine (loopback only: private,
+            # link-local and metadata addresses stay refused). The app's default is no.
+            env["LP_WEBHOOK_ALLOW_LOOPBACK"] = "true"
         else:
             # An orchestrator takes signed jobs from this stack's gateway only, and lets job URLs (and its
             # workers' connections) reach this stack's AWS endpoint although it is on loopback: explicitly.

@@ -17,6 +17,7 @@ from chalicelib.core.settings import settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
+    from mypy_boto3_kms.client import KMSClient
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sqs.client import SQSClient
 
@@ -33,6 +34,12 @@ def s3() -> S3Client:
 def sqs() -> SQSClient:
     """Return the process's SQS client."""
     return boto3.session.Session().client("sqs", region_name=settings().region, config=_CONFIG)
+
+
+@cache
+def kms() -> KMSClient:
+    """Return the process's KMS client."""
+    return boto3.session.Session().client("kms", region_name=settings().region, config=_CONFIG)
 
 
 _per_thread = threading.local()

@@ -1,9 +1,9 @@
-"""One definition of every bucket, table and queue, read by the app, the local stack and Terraform.
+"""One definition of every bucket, table, queue and KMS key, read by the app, the local stack and Terraform.
 
 The definitions live in ``resources.json`` beside this module so that Terraform can read the same
 file with ``jsondecode(file(...))``. Physical names are ``{prefix}-{stage}-{logical name}``; every
 queue has a dead-letter queue named ``{queue}-dlq``. A FIFO queue (``"fifo": true``) and its dead-letter
-queue end in ``.fifo``, as SQS requires.
+queue end in ``.fifo``, as SQS requires. A KMS key is reached by its alias, ``alias/{physical name}``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class TableDef(_Frozen):
     hash_key: tuple[str, Literal["S", "N", "B"]] = Field(alias="hashKey")
     range_key: tuple[str, Literal["S", "N", "B"]] | None = Field(default=None, alias="rangeKey")
     indexes: dict[str, tuple[str, Literal["S", "N", "B"]]] = {}
+    # DynamoDB deletes an item some time after the epoch second this attribute holds (none: kept).
+    ttl_attribute: str | None = Field(default=None, alias="ttlAttribute")
 
 
 class QueueDef(_Frozen):
@@ -60,6 +62,13 @@ class QueueDef(_Frozen):
     fifo: bool = False
 
 
+class KeyDef(_Frozen):
+    """A symmetric KMS key (encrypt and decrypt), reached by its alias."""
+
+    roles: tuple[Role, ...]
+    description: str = ""
+
+
 class Definitions(_Frozen):
     """Everything in ``resources.json``."""
 
@@ -67,6 +76,7 @@ class Definitions(_Frozen):
     buckets: dict[str, BucketDef]
     tables: dict[str, TableDef]
     queues: dict[str, QueueDef]
+    keys: dict[str, KeyDef] = {}
 
 
 @lru_cache(maxsize=1)
@@ -81,6 +91,13 @@ def physical_name(stage: str, logical: str, prefix: str | None = None) -> str:
 
 
 FIFO_SUFFIX = ".fifo"
+
+
+def key_alias(stage: str, logical: str, prefix: str | None = None) -> str:
+    """Return the alias of a stage's KMS key, e.g. ``alias/lp-dev-webhooks``."""
+    if logical not in definitions().keys:
+        raise KeyError(f"no key {logical!r} in resources.json")
+    return f"alias/{physical_name(stage, logical, prefix)}"
 
 
 def queue_name(stage: str, logical: str, prefix: str | None = None) -> str:

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from chalicelib.core.resources import Role, physical_name, queue_name
+from chalicelib.core.resources import Role, key_alias, physical_name, queue_name
 
 MiB = 1024 * 1024
 
@@ -31,8 +31,10 @@ class Settings(BaseSettings):
     roles: tuple[Role, ...] = ("gateway",)
     resource_prefix: str | None = None
     region: str = "us-east-1"
-    # The base URL viewers and apps reach this stage at; playback links are built from it.
-    public_url: str = "http://127.0.0.1:8000"
+    # The base URL viewers and apps reach this stage at; playback links are built from it. Unset, they are
+    # built from the request's Host and X-Forwarded-Proto (set it behind API Gateway's execute-api URL,
+    # whose path begins with the stage name, and behind a CDN).
+    public_url: str | None = None
     # Off-chain mode: the orchestrators to send work to.
     orchestrators: list[OrchestratorEndpoint] = []
     # This stage's Ethereum key (orchestrators sign results with it; later, gateways sign tickets).
@@ -61,6 +63,14 @@ class Settings(BaseSettings):
     # A stream with no segment for this long is marked inactive by the idle sweeper; by default, three of
     # its own segment durations.
     stream_idle_after_s: float | None = None
+    # Gateway, webhooks: a receiver gets this long to answer a delivery (Studio: 30 s); the delivery function's
+    # own timeout (60 s, .chalice/config.json) must leave room for it.
+    webhook_timeout_s: float = Field(default=30.0, gt=0, le=45)
+    # Gateway, webhooks: origins (scheme://host:port) a webhook URL may name although they are not public
+    # addresses, and whether loopback receivers (127.0.0.0/8, ::1, localhost) are allowed; by default none
+    # and no. The local stack allows loopback, so that a webhook reaches an app on the developer's machine.
+    webhook_allowed_origins: list[str] = []
+    webhook_allow_loopback: bool = False
 
     # --- On-chain mode ------------------------------------------------------------------------------
     # "offchain": orchestrators from ``orchestrators``, jobs signed by an allowed gateway, nobody paid.
@@ -98,6 +108,10 @@ class Settings(BaseSettings):
     def queue_name(self, logical: str) -> str:
         """Return the physical name of one of this stage's queues (``.fifo`` for a FIFO queue)."""
         return queue_name(self.stage, logical, self.resource_prefix)
+
+    def key_alias(self, logical: str) -> str:
+        """Return the alias of one of this stage's KMS keys (``alias/lp-dev-webhooks``)."""
+        return key_alias(self.stage, logical, self.resource_prefix)
 
     def has_role(self, role: Role) -> bool:
         """Tell whether this stage plays ``role``."""

@@ -28,6 +28,7 @@ from chalicelib.segments.media_keys import source_key
 from chalicelib.segments.models import SegmentStatus
 from chalicelib.segments.names import PlaylistName, parse_ingest_name, segment_durations
 from chalicelib.segments.store import SegmentStore
+from chalicelib.streams.lifecycle import NO_EVENTS, StreamEvents, stream_started
 from chalicelib.streams.models import StreamRecord
 from chalicelib.streams.store import StreamStore
 
@@ -62,6 +63,8 @@ class Gateway:
     payer: Payer | None = None
     # Strikes per orchestrator: ones that keep failing rest a while.
     health: HealthBook | None = None
+    # Where the stream's lifecycle events go (stream.started: the webhooks).
+    events: StreamEvents = NO_EVENTS
 
     def signer(self) -> Callable[[bytes], str] | None:
         """Signs a job body with this gateway's key (orchestrators take signed jobs only); None without one."""
@@ -117,7 +120,9 @@ def _take_segment(gw: Gateway, stream: StreamRecord, seq: int, body: bytes, dura
             return IngestOutcome(stream.id, seq, "duplicate", existing.orchestrator if existing else None)
         # Claimed before but never sent (a crash, or no orchestrator took it): store and send now.
     gw.media.put(key, body)
-    gw.streams.touch(stream.id, seq, received_at, duration_ms)
+    if gw.streams.touch(stream.id, seq, received_at, duration_ms):
+        # The first segment since the stream was idle (or ever): one event per such transition.
+        stream_started(gw.events, stream, received_at)
     chosen = send(
         lambda address: build_job(
             media=gw.media,

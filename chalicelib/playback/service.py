@@ -1,13 +1,18 @@
-"""Playback: the master and media playlists of a playback id, and its segments (served or redirected)."""
+"""Playback: a playback id's info (Studio's shape), its player page, its playlists, and its segments."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chalicelib.core.clock import now_ms
 from chalicelib.core.errors import NotFound
 from chalicelib.core.settings import Settings
+from chalicelib.playback.assets import PlayerAssets
 from chalicelib.playback.hls import Entry, render_master, render_media, resolve, variants
+from chalicelib.playback.info import PlaybackInfo, PlaybackSource, live_info
+from chalicelib.playback.links import hls_url, origin_of
+from chalicelib.playback.page import PlayerPage, render_player
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.models import SegmentRecord, SegmentStatus
 from chalicelib.segments.names import SegmentName, parse_ingest_name
@@ -67,6 +72,27 @@ class Playback:
             self.streams.add_gaps(stream.id, listing.new_gaps)
         by_seq = {r.seq: r for r in records}
         return listing.entries[-window:], set(stream.gaps) | listing.new_gaps, by_seq
+
+    def info(self, playback_id: str, base_url: str, extra_sources: Sequence[PlaybackSource] = ()) -> PlaybackInfo:
+        """Return Studio's playback info of a stream: its HLS master playlist under ``base_url``, live or not.
+
+        404 ``unknown_playback_id`` for an id no stream has, ``stream_ended`` for a deleted stream's.
+        """
+        stream = self.streams.find_by_playback_id(playback_id)
+        if stream is None:
+            raise NotFound("unknown_playback_id", f"no playback URL found for {playback_id!r}")
+        if stream.deleted:
+            raise NotFound("stream_ended", "this stream has ended: it was deleted")
+        return live_info(stream, hls_url(base_url, playback_id), extra_sources)
+
+    def player_page(self, playback_id: str, base_url: str, assets: PlayerAssets) -> PlayerPage:
+        """Return the player page of a playback id, allowed to play from ``base_url`` and, when segments
+        are redirected, from the media bucket."""
+        origins = [origin_of(base_url)]
+        if self.settings.segment_delivery == "redirect":
+            # Presigning is local (no request): any key shows the bucket's origin.
+            origins.append(origin_of(self.media.presigned_get("origin", self.settings.presign_ttl_s)))
+        return render_player(playback_id, assets, origins)
 
     def master(self, playback_id: str) -> str:
         """Return the master playlist; 404 until the first segment is ready."""

@@ -15,6 +15,7 @@ from chalicelib.jobs.models import TranscodeResult, job_id
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.media_keys import parse_result_key
 from chalicelib.segments.store import SegmentStore
+from chalicelib.streams.lifecycle import NO_EVENTS, TRANSCODE_FAILED, StreamEvents
 from chalicelib.streams.store import StreamStore
 
 
@@ -37,12 +38,14 @@ def stream_counts(result: TranscodeResult) -> dict[str, int | Decimal]:
     return counts
 
 
-def apply_result(media: MediaBucket, segments: SegmentStore, streams: StreamStore, key: str) -> bool:
+def apply_result(
+    media: MediaBucket, segments: SegmentStore, streams: StreamStore, key: str, events: StreamEvents = NO_EVENTS
+) -> bool:
     """Read one result manifest and apply it to its segment and its stream's counters; True if it changed them.
 
     The counters move in the same transaction as the segment's settlement, so a redelivered result
-    counts once. Every line it logs names the segment; a manifest that can never be applied raises
-    ``BadResult``.
+    counts once, and a segment that failed for good emits ``transcode.failed`` once, with the reason. Every
+    line it logs names the segment; a manifest that can never be applied raises ``BadResult``.
     """
     location = parse_result_key(key)
     if location is None:
@@ -64,7 +67,10 @@ def apply_result(media: MediaBucket, segments: SegmentStore, streams: StreamStor
             raise
         counts = stream_counts(result)
         also = [streams.count(stream_id, counts)] if counts else []
-        changed = segments.record_result(result, now_ms(), also)
+        settled_at = now_ms()
+        changed = segments.record_result(result, settled_at, also)
+        if changed and result.status == "failed" and result.final:
+            _report_failure(events, streams, result, settled_at)
         logger.info(
             "result applied" if changed else "result already settled",
             status=result.status,
@@ -74,8 +80,28 @@ def apply_result(media: MediaBucket, segments: SegmentStore, streams: StreamStor
         return changed
 
 
+def _report_failure(events: StreamEvents, streams: StreamStore, result: TranscodeResult, at_ms: int) -> None:
+    """Emit ``transcode.failed`` for a segment that failed for good (its sequence number names the event)."""
+    stream = streams.find(result.stream_id)
+    if stream is None:
+        return
+    error = result.error
+    payload = {
+        "seq": result.seq,
+        "reason": error.message if error else "no reason given",
+        "code": error.code if error else "unknown",
+        "orchestrator": result.orchestrator,
+        "attempts": result.attempt,
+    }
+    events.emit(stream, TRANSCODE_FAILED, payload, key=str(result.seq), at_ms=at_ms)
+
+
 def handle_results(
-    event: dict[str, Any], media: MediaBucket, segments: SegmentStore, streams: StreamStore
+    event: dict[str, Any],
+    media: MediaBucket,
+    segments: SegmentStore,
+    streams: StreamStore,
+    events: StreamEvents = NO_EVENTS,
 ) -> PartialItemFailureResponse:
     """Apply every manifest an SQS batch of S3 notifications names; failed records are retried.
 
@@ -90,7 +116,7 @@ def handle_results(
                     logger.error("bad result", reason=f"a notification from bucket {created.bucket}")
                     raise BadResult(f"a notification from bucket {created.bucket}, not {media.name}")
                 try:
-                    apply_result(media, segments, streams, created.key)
+                    apply_result(media, segments, streams, created.key, events)
                 except BadResult:
                     raise
                 except Exception:

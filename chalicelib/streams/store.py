@@ -136,13 +136,24 @@ class StreamStore:
             raise NotFound("unknown_playback_id", "no stream has this playback id")
         return found
 
-    def touch(self, stream_id: str, seq: int, when_ms: int, segment_ms: int | None = None) -> None:
-        """Record ingest activity: active, last seen, the newest segment's duration, the highest sequence number."""
+    def find_by_playback_id(self, playback_id: str) -> StreamRecord | None:
+        """Return the stream of a playback id, deleted or not, or None (a player tells "ended" from "unknown")."""
+        return self._by_index("byPlaybackId", "playbackId", playback_id)
+
+    def touch(self, stream_id: str, seq: int, when_ms: int, segment_ms: int | None = None) -> bool:
+        """Record ingest activity: active, last seen, the newest segment's duration, the highest sequence number.
+
+        Returns True when this touch made the stream active (it was idle, or had never been active): the one
+        write that flips ``isActive`` sees its old value, so of two segments arriving together only one does.
+        """
         update, values = "SET isActive = :t, lastSeen = :now", {":t": True, ":now": when_ms}
         if segment_ms:
             update += ", lastSegmentMs = :d"
             values[":d"] = segment_ms
-        self._table.update_item(Key={"id": stream_id}, UpdateExpression=update, ExpressionAttributeValues=values)
+        # ALL_OLD, not UPDATED_OLD: an attribute set to the value it had is not "updated" for every implementation.
+        before = self._table.update_item(
+            Key={"id": stream_id}, UpdateExpression=update, ExpressionAttributeValues=values, ReturnValues="ALL_OLD"
+        ).get("Attributes", {})
         # An older sequence number arriving late leaves the newest as it is.
         written(
             lambda: self._table.update_item(
@@ -152,6 +163,7 @@ class StreamStore:
                 ExpressionAttributeValues={":s": seq},
             )
         )
+        return before.get("isActive") is not True
 
     def count(self, stream_id: str, counts: dict[str, int | Decimal]) -> TransactItem:
         """Return the write that adds ``counts`` (attribute → amount, of ``COUNTERS``) to a stream's counters.
@@ -186,12 +198,18 @@ class StreamStore:
             )
 
     def mark_idle(self, now_ms: int, idle_after_ms: int | None = None) -> list[str]:
-        """Mark active streams with no segment for a while as inactive; return their ids.
+        """Mark active streams with no segment for a while as inactive; return their ids (``go_idle``)."""
+        return [record.id for record in self.go_idle(now_ms, idle_after_ms)]
+
+    def go_idle(self, now_ms: int, idle_after_ms: int | None = None) -> list[StreamRecord]:
+        """Mark active streams with no segment for a while as inactive; return them as they are now.
 
         A while is ``idle_after_ms``, or by default three of the stream's own segment durations (the newest
-        segment's, else ``DEFAULT_SEGMENT_MS``): a broadcaster pushing 2 s segments is idle after 6 s.
+        segment's, else ``DEFAULT_SEGMENT_MS``): a broadcaster pushing 2 s segments is idle after 6 s. Each
+        stream is marked by a conditional write, so a stream goes idle once per time it was active, however
+        many sweeps run.
         """
-        idle: list[str] = []
+        idle: list[StreamRecord] = []
         for record in self._scan(Attr("isActive").eq(True)):
             quiet = (
                 idle_after_ms
@@ -211,7 +229,7 @@ class StreamStore:
                     ExpressionAttributeValues={":f": False, ":cut": cut},
                 )
             ):
-                idle.append(record.id)
+                idle.append(record.model_copy(update={"is_active": False}))
         return idle
 
     def _scan(self, condition: ConditionBase) -> Iterator[StreamRecord]:

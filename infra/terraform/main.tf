@@ -38,6 +38,7 @@ locals {
   buckets = { for k, v in local.defs.buckets : k => v if length(setintersection(v.roles, var.roles)) > 0 }
   tables  = { for k, v in local.defs.tables : k => v if length(setintersection(v.roles, var.roles)) > 0 }
   queues  = { for k, v in local.defs.queues : k => v if length(setintersection(v.roles, var.roles)) > 0 }
+  keys    = { for k, v in try(local.defs.keys, {}) : k => v if length(setintersection(v.roles, var.roles)) > 0 }
 
   notifications = flatten([
     for b, def in local.buckets : [
@@ -81,6 +82,15 @@ resource "aws_dynamodb_table" "table" {
     enabled = true
   }
 
+  # Tables whose items expire ("ttlAttribute" in resources.json: the webhook delivery log).
+  dynamic "ttl" {
+    for_each = try([each.value.ttlAttribute], [])
+    content {
+      attribute_name = ttl.value
+      enabled        = true
+    }
+  }
+
   dynamic "attribute" {
     for_each = distinct(concat(
       [each.value.hashKey],
@@ -101,6 +111,22 @@ resource "aws_dynamodb_table" "table" {
       projection_type = "ALL"
     }
   }
+}
+
+# Symmetric keys the app encrypts with, reached by alias (alias/<prefix>-<stage>-<name>): the "webhooks" key
+# seals webhook shared secrets. Rotated yearly; a deleted key waits 30 days, so nothing sealed is lost by mistake.
+resource "aws_kms_key" "key" {
+  for_each                = local.keys
+  description             = "${local.prefix}-${each.key}: ${try(each.value.description, "")}"
+  key_usage               = "ENCRYPT_DECRYPT"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+}
+
+resource "aws_kms_alias" "key" {
+  for_each      = local.keys
+  name          = "alias/${local.prefix}-${each.key}"
+  target_key_id = aws_kms_key.key[each.key].key_id
 }
 
 resource "aws_s3_bucket" "bucket" {
@@ -167,4 +193,8 @@ output "tables" {
 
 output "buckets" {
   value = { for k, b in aws_s3_bucket.bucket : k => b.bucket }
+}
+
+output "keys" {
+  value = { for k, a in aws_kms_alias.key : k => a.name }
 }

@@ -210,15 +210,29 @@ def play_hls(
     reason = browser_unavailable_reason()
     if reason is not None:
         raise PlayerProbeError(reason)
+    inner_timeout_ms = inner_timeout(timeout_s)
+    args = [url, "--seconds", str(seconds), "--timeout-ms", str(inner_timeout_ms)]
+    if screenshot is not None:
+        args += ["--screenshot", str(screenshot)]
+    data, exit_code, stderr = run_probe(SCRIPT, args, timeout_s)
+    return PlayerReport.from_json(data, exit_code=exit_code, stderr=stderr)
+
+
+def inner_timeout(timeout_s: float) -> int:
+    """The budget (ms) a probe script gets: a little under ``timeout_s``, so that it reports before being killed."""
+    return int((timeout_s - min(10.0, max(2.0, timeout_s * 0.15))) * 1000)
+
+
+def run_probe(script: Path, args: list[str], timeout_s: float) -> tuple[dict[str, Any], int, str]:
+    """Run a node probe script with the repo's node_modules and Chromium; return its JSON line, exit code, stderr.
+
+    If it overruns ``timeout_s``, its whole process group (node and Chromium) is killed and PlayerProbeError raised.
+    """
     node = _node()
     assert node is not None
-    inner_timeout_ms = int((timeout_s - min(10.0, max(2.0, timeout_s * 0.15))) * 1000)
-    cmd = [node, str(SCRIPT), url, "--seconds", str(seconds), "--timeout-ms", str(inner_timeout_ms)]
-    if screenshot is not None:
-        cmd += ["--screenshot", str(screenshot)]
     env = dict(os.environ, CHROMIUM_PATH=str(CHROMIUM))
     proc = subprocess.Popen(
-        cmd,
+        [node, str(script), *args],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -232,14 +246,14 @@ def play_hls(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         stdout, stderr = proc.communicate()
-        raise PlayerProbeError(f"play_hls.mjs ran past {timeout_s} s; stderr tail: {stderr[-2000:]}") from None
+        raise PlayerProbeError(f"{script.name} ran past {timeout_s} s; stderr tail: {stderr[-2000:]}") from None
     line = next((ln for ln in reversed(stdout.splitlines()) if ln.startswith("{")), None)
     if line is None:
         raise PlayerProbeError(
-            f"play_hls.mjs exited {proc.returncode} without a JSON report; stderr tail: {stderr[-2000:]}"
+            f"{script.name} exited {proc.returncode} without a JSON report; stderr tail: {stderr[-2000:]}"
         )
     try:
-        data = json.loads(line)
+        data: dict[str, Any] = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise PlayerProbeError(f"play_hls.mjs printed invalid JSON: {line[:500]}") from exc
-    return PlayerReport.from_json(data, exit_code=proc.returncode, stderr=stderr)
+        raise PlayerProbeError(f"{script.name} printed invalid JSON: {line[:500]}") from exc
+    return data, proc.returncode, stderr

@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "chain": {"core"},
     "payments": {"chain", "core", "jobs", "streams"},
     "projections": {"chain", "core", "payments"},
+    "webhooks": {"core", "streams"},  # subscriptions to streams' events; the rest reach it as streams.lifecycle
 }
 # What the worker (a separate container) may take from the library: payloads, names and the log.
 # (and the job URL policy: the worker enforces at connect time what the intake checked as written)
