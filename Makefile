@@ -83,6 +83,7 @@ test-fast: $(VENV)/stamp lint typecheck player-assets
 bench: deps contracts ## transcode vs ffmpeg CLI, pipeline latency, contract gas
 	$(PY) bench/transcode_bench.py
 	$(PY) bench/payments_bench.py
+	$(PY) bench/payment_overhead.py
 	$(PY) bench/pipeline_latency.py
 	$(PY) bench/gas_report.py
 

@@ -334,8 +334,12 @@ def intake() -> Response:
     """Take a transcode job from a gateway and queue it for this orchestrator's workers; 202."""
     _require_role("orchestrator")
     taken = take_job(_body(), _header(SIGNATURE_HEADER.lower()), wiring.intake_rules(), wiring.jobs_queue())
-    body = {"jobId": taken.job.job_id, "messageId": taken.message_id}
-    return _json({**body, "ticketParamsSpent": True} if taken.ticket_params_spent else body, 202)
+    body: dict[str, Any] = {"jobId": taken.job.job_id, "messageId": taken.message_id}
+    if taken.ticket_params_spent:
+        body["ticketParamsSpent"] = True
+    if taken.renewed is not None:
+        body["quote"] = taken.renewed.wire()
+    return _json(body, 202)
 
 
 @app.route("/orchestrator/ticket-params", methods=["GET"], content_types=ANY_TYPE)

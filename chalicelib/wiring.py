@@ -33,7 +33,7 @@ from chalicelib.payments.ledger import Ledger
 from chalicelib.payments.models import Price
 from chalicelib.payments.recipient import RecipientTerms, recipient_secret
 from chalicelib.payments.redemption import RedemptionQueue
-from chalicelib.payments.sender import NonceCounter, Payer, QuoteBook, SenderTerms
+from chalicelib.payments.sender import Payer, QuoteBook, SenderTerms
 from chalicelib.playback.assets import PACKAGED, PlayerAssets
 from chalicelib.playback.service import Playback
 from chalicelib.projections.cursor import CursorStore
@@ -214,10 +214,6 @@ class Wiring:
             address, s.eth_private_key.get_secret_value(), s.max_price_wei_per_pixel, s.max_ticket_ev_wei
         )
 
-    def nonces(self) -> NonceCounter:
-        """The gateway's sender-nonce counters, one per quote."""
-        return NonceCounter(aws.table(self.settings.name("nonces")))
-
     def projections(self) -> ProjectionStore:
         """The ``projections`` table: the chain's entities as the chain-event pipeline projected them."""
         return ProjectionStore(aws.table(self.settings.name("projections")))
@@ -290,7 +286,7 @@ class Wiring:
         if terms is None:
             return None
         s = self.settings
-        return Payer(terms, self.chain_view(), self.nonces(), self.quotes, self.http, s.intake_timeout_s)
+        return Payer(terms, self.chain_view(), self.quotes, self.http, s.intake_timeout_s)
 
     def playback(self) -> Playback:
         """What playback needs."""

@@ -58,8 +58,8 @@ def payments_report(stack: LocalStack) -> list[OrchestratorPayments]:
     report = []
     for spec in stack.orchestrators:
         address = stack.address_of(spec.name)
-        tickets = _scan(stack, spec.name, "tickets")
-        winners = [t for t in tickets if t.get("won")]
+        winners = [t for t in _scan(stack, spec.name, "tickets") if t.get("won")]  # losers leave no record
+        received = sum(int(b.get("received", 0)) for b in _scan(stack, spec.name, "balances"))
         redeemed = [t for t in winners if t.get("redemption") == "redeemed"]
         rewards = protocol.bonding.events.Reward().get_logs(
             from_block=protocol.deployment.block_number, argument_filters={"transcoder": address}
@@ -69,7 +69,7 @@ def payments_report(stack: LocalStack) -> list[OrchestratorPayments]:
                 name=spec.name,
                 address=address,
                 sent=sent.get(address.lower(), 0),
-                received=len(tickets),
+                received=received,
                 won=len(winners),
                 redeemed=len(redeemed),
                 unsettled=sum(1 for t in winners if t.get("redemption") not in SETTLED),

@@ -7,10 +7,10 @@ import sys
 
 import boto3
 
+from chalicelib.core.outbound import policy_session
 from chalicelib.core.resources import physical_name
 from chalicelib.jobs.urls import UrlPolicy
 from gpu_worker.encoders import select_encoder
-from gpu_worker.http import policy_session
 from gpu_worker.logs import log
 from gpu_worker.settings import WorkerSettings
 from gpu_worker.worker import JobQueue, UsageQueue, Worker

@@ -41,7 +41,7 @@ def process_job(
     """Run ``job`` and PUT its result manifest; return the result (``ok`` or ``failed``).
 
     Every URL of the job must pass ``policy`` (as written here; ``session`` should check the addresses it
-    connects to: ``gpu_worker.http.policy_session``), or the job fails with ``url_not_allowed``. A paid job
+    connects to: ``chalicelib.core.outbound.policy_session``), or the job fails with ``url_not_allowed``. A paid job
     (one with a ``payer``) makes at most ``max_paid_overrun`` times the pixels it paid for, or fails with
     ``exceeds_paid_pixels``; that failure is final (``final`` is then True whatever the attempt).
 

@@ -250,9 +250,9 @@ class Worker:
 
     def _report_usage(self, job: TranscodeJob, result: TranscodeResult) -> None:
         """On-chain mode: tell the orchestrator what the job made, so the sender pays for exactly that."""
-        if job.payer is None or self.usage is None:
+        if job.payer is None or job.charge is None or self.usage is None:
             return
-        usage = Usage(job_id=job.job_id, payer=job.payer, pixels=output_pixels(result.renditions))
+        usage = Usage(job_id=job.job_id, payer=job.payer, pixels=output_pixels(result.renditions), charge=job.charge)
         try:
             self.usage.report(usage)
         except Exception as error:  # the bound charged ahead stands; the job itself is done

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 import requests
+from pydantic import ValidationError
 
 from chalicelib.core.errors import Unavailable
 from chalicelib.core.logs import logger
@@ -17,7 +18,7 @@ from chalicelib.dispatch.health import HealthBook
 from chalicelib.dispatch.selection import Weights, rank
 from chalicelib.jobs.models import TranscodeJob
 from chalicelib.jobs.signing import SIGNATURE_HEADER
-from chalicelib.payments.models import PaidJob
+from chalicelib.payments.models import PaidJob, Quote
 from chalicelib.payments.sender import Payer, QuoteRefused
 
 __all__ = ["INTAKE_PATH", "IntakeRefused", "send"]
@@ -68,10 +69,13 @@ def send(
                         "orchestrator's quote refused", orchestrator=orchestrator.address, reason=refused.code
                     )
                     break
-            verdict = _post(orchestrator, job, timeout_s, http, sign, failures)
+            verdict, renewed = _post(orchestrator, job, timeout_s, http, sign, failures)
             if verdict in ("taken", "taken_spent"):
-                if verdict == "taken_spent" and payer is not None:
-                    payer.forget(orchestrator.address)  # a ticket won: the next job asks for a new quote
+                if payer is not None:
+                    if renewed is not None:
+                        payer.renew(orchestrator.address, renewed)
+                    elif verdict == "taken_spent":
+                        payer.forget(orchestrator.address)  # a ticket won: the next job asks for a new quote
                 taken = True
                 break
             if verdict == "next":
@@ -95,7 +99,8 @@ def _post(
     http: requests.Session,
     sign: Callable[[bytes], str] | None,
     failures: list[str],
-) -> _Verdict:
+) -> tuple[_Verdict, Quote | None]:
+    """POST the job; return the verdict, and the fresh quote a paid job's 202 may carry."""
     body = json.dumps(job.wire(), separators=(",", ":")).encode()
     headers = {"Content-Type": "application/json"}
     if sign is not None:
@@ -105,27 +110,40 @@ def _post(
     except requests.RequestException as error:
         failures.append(f"{orchestrator.address}: {type(error).__name__}")
         logger.warning("orchestrator unreachable", orchestrator=orchestrator.address, error=str(error))
-        return "next"
+        return "next", None
     if response.status_code in (200, 201, 202):
-        try:
-            spent = bool(response.json().get("ticketParamsSpent"))
-        except (ValueError, AttributeError):
-            spent = False
-        return "taken_spent" if spent else "taken"
+        return _taken(response)
     failures.append(f"{orchestrator.address}: HTTP {response.status_code}")
     if response.status_code == 402:
         logger.warning(
             "orchestrator refused the payment", orchestrator=orchestrator.address, answer=response.text[:300]
         )
-        return "pay_again" if isinstance(job, PaidJob) else "next"
+        return ("pay_again" if isinstance(job, PaidJob) else "next"), None
     if response.status_code in (401, 403):
         # This orchestrator does not take work from this gateway; another may.
         logger.warning(
             "orchestrator refused this gateway", orchestrator=orchestrator.address, answer=response.text[:300]
         )
-        return "next"
+        return "next", None
     if response.status_code < 500 and response.status_code != 429:
         # A 4xx means the job itself is wrong; another orchestrator would refuse it too.
         raise IntakeRefused("job_refused", f"orchestrator refused the job: {response.text[:300]}")
     logger.warning("orchestrator did not take the job", orchestrator=orchestrator.address, status=response.status_code)
-    return "next"
+    return "next", None
+
+
+def _taken(response: requests.Response) -> tuple[_Verdict, Quote | None]:
+    """Read a 202: whether the quote paid from is spent, and the fresh one the orchestrator sent, if any."""
+    try:
+        answer = response.json()
+    except ValueError:
+        return "taken", None
+    if not isinstance(answer, dict):
+        return "taken", None
+    renewed = None
+    if answer.get("quote") is not None:
+        try:
+            renewed = Quote.model_validate(answer["quote"])
+        except ValidationError:
+            logger.warning("the orchestrator's renewed quote is malformed: it is not used")
+    return ("taken_spent" if answer.get("ticketParamsSpent") else "taken"), renewed

@@ -10,7 +10,6 @@ each bad payment is a 402 with its own code, and a job the sender's balance cann
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from eth_utils.address import is_address
 from pydantic import ValidationError
 
 from chalicelib.core.errors import (
+    ApiError,
     BadRequest,
     Forbidden,
     NotFound,
@@ -30,7 +30,7 @@ from chalicelib.core.errors import (
 )
 from chalicelib.core.logs import log_context, logger
 from chalicelib.intake.queue import JobsQueue
-from chalicelib.jobs.models import TranscodeJob
+from chalicelib.jobs.models import JobCharge, TranscodeJob
 from chalicelib.jobs.signing import SIGNATURE_HEADER, signer_of
 from chalicelib.jobs.urls import UrlPolicy, UrlRefused, check_job
 from chalicelib.payments.chainview import ChainView
@@ -114,13 +114,15 @@ def check_job_terms(job: TranscodeJob, rules: IntakeRules) -> None:
 
 
 class Taken(NamedTuple):
-    """A job the intake took: the job, its queue message, and whether its payment retired its quote."""
+    """A job the intake took: the job, its queue message, whether its payment retired its quote, and the quote
+    the gateway should pay its next jobs from when the one it used is spent or from an older round."""
 
     job: TranscodeJob
-    # None when another delivery of the same paid job is queueing it at this moment.
+    # None for a paid job delivered again (the delivery that charged it queued it).
     message_id: str | None
-    # A ticket won: the gateway must ask for new ticket parameters (``ticket_params_spent`` otherwise).
+    # A ticket won: the gateway must not pay from these ticket parameters again (``ticket_params_spent``).
     ticket_params_spent: bool = False
+    renewed: Quote | None = None
 
 
 def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: JobsQueue) -> Taken:
@@ -134,7 +136,7 @@ def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: Jobs
         check_job_terms(job, rules)
         if rules.payments is not None:
             message_id, spent = _take_paid(job, gateway, rules.payments, queue, rules.now_ms // 1000)
-            return Taken(job, message_id, spent)
+            return Taken(job, message_id, spent, _renewal(job, rules.payments, spent))
         message_id = queue.send(job.unpaid())  # off-chain: nobody to settle with, whatever the body says
         logger.info("job queued", message_id=message_id, gateway=gateway)
         return Taken(job, message_id)
@@ -142,28 +144,33 @@ def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: Jobs
 
 def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue, now_s: int) -> tuple[str | None, bool]:
     """Check, record and credit the job's tickets and charge its fee, then queue it once; return the message id
-    (None when another delivery of the same job is queueing it at this moment).
+    (None for a job delivered again: the delivery that charged it queued it).
 
     Winning tickets go to the redemption queue once recorded (also when the job itself is then refused:
     they are paid for).
     """
     paid = check_payment(rules.terms, rules.view, job.payment, signer)
     pixels = job_pixels(job)
-    fee = rules.terms.price.fee(pixels)
-    unpaid = job.unpaid()
-    digest = hashlib.sha256(unpaid.model_dump_json().encode()).hexdigest()  # what was paid for, not how
+    price = rules.terms.price
+    fee = price.fee(pixels)
     try:
-        charge = rules.ledger.pay(paid, job.job_id, rules.terms.price, pixels, now_s, digest)
+        charge = rules.ledger.pay(paid, job.job_id, fee, now_s)
     except PaymentRequired as refusal:
         if refusal.code == "insufficient_balance":  # recorded and credited, though the job is refused
             _redeem_winners(paid, rules)
         raise
     _redeem_winners(paid, rules)
-    if not charge.queue:  # taken before: queued by then, or being queued by the delivery that charged it
-        logger.info("job already taken", message_id=charge.message_id, sender=paid.sender)
-        return charge.message_id, bool(paid.winners)
-    message_id = queue.send(unpaid)
-    rules.ledger.mark_queued(paid.sender, job.job_id, message_id)
+    if charge.outcome == "already_charged":  # delivered again: queued by the delivery that charged it
+        logger.info("job already taken", sender=paid.sender)
+        return None, bool(paid.winners)
+    charged = JobCharge(
+        pixels=pixels, fee=fee, price_per_unit=price.price_per_unit, pixels_per_unit=price.pixels_per_unit
+    )
+    try:
+        message_id = queue.send(job.unpaid(charged))
+    except Exception:
+        rules.ledger.refund(paid, job.job_id, fee)  # the gateway gets a 5xx and has the job made elsewhere
+        raise
     logger.info(
         "paid job queued",
         message_id=message_id,
@@ -174,6 +181,22 @@ def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue,
         fee_wei=fee,
     )
     return message_id, bool(paid.winners)
+
+
+def _renewal(job: PaidJob, rules: PaymentRules, spent: bool) -> Quote | None:
+    """A fresh quote for the job's sender when the one it paid from is spent or older than the last initialized
+    round, sent back with the 202 so that the gateway need not stop a later segment to ask (as Livepeer's
+    orchestrators return ticket parameters with every segment's answer). None when none is needed, or when
+    this sender would get none now (the gateway then hears why when it asks)."""
+    assert job.payment is not None
+    created = job.payment.ticket_params.expiration_params.creation_round
+    if not spent and created >= rules.view.current_round().last_initialized:
+        return None
+    try:
+        return quote(rules.terms, rules.view, job.payment.sender)
+    except ApiError as refusal:
+        logger.info("no quote renewed", sender=job.payment.sender, reason=refusal.code)
+        return None
 
 
 def _redeem_winners(paid: CheckedPayment, rules: PaymentRules) -> None:

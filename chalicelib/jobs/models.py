@@ -26,6 +26,17 @@ class JobOutput(ApiModel):
     upload_url: str
 
 
+class JobCharge(ApiModel):
+    """What the intake charged ahead for a paid job: ``fee`` wei for ``pixels`` output pixels at
+    ``price_per_unit`` wei per ``pixels_per_unit``. It travels with the job to the worker and back in the usage
+    report, so settling needs no record of it (the intake sets it; a gateway's value is never kept)."""
+
+    pixels: Annotated[int, Field(ge=0)]
+    fee: Annotated[int, Field(ge=0)]
+    price_per_unit: Annotated[int, Field(ge=0)]
+    pixels_per_unit: Annotated[int, Field(gt=0)]
+
+
 class TranscodeJob(ApiModel):
     """One segment to transcode: sent by the gateway to an orchestrator's intake, then queued."""
 
@@ -40,8 +51,10 @@ class TranscodeJob(ApiModel):
     result_url: str
     orchestrator: str
     created_at: int
-    # On-chain mode, set by the intake: the sender the job was charged to, to settle with once it is done.
+    # On-chain mode, set by the intake: the sender the job was charged to, and what it was charged ahead, to
+    # settle with once it is done.
     payer: str | None = None
+    charge: JobCharge | None = None
 
 
 class SourceInfo(ApiModel):
@@ -80,6 +93,7 @@ class Usage(ApiModel):
     job_id: str
     payer: str
     pixels: Annotated[int, Field(ge=0)]
+    charge: JobCharge
 
 
 def output_pixels(renditions: list[RenditionResult]) -> int:

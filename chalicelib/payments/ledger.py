@@ -1,19 +1,25 @@
-"""The orchestrator's payment ledger in DynamoDB: tickets received, each sender's balance, each job's charge.
+"""The orchestrator's payment ledger in DynamoDB: each sender's balance and quotes, winning tickets, settlements.
 
-Three tables, written with conditions so that at-least-once delivery and concurrent intakes stay exact:
+Taking a paid job is one conditional write of the sender's item in the usual case (no ticket won), so paying
+adds little to a segment's way; a payment with a winner is one transaction. At-least-once delivery and
+concurrent intakes stay exact because every write is conditional:
 
-- ``tickets`` (``id`` = recipientRandHash:senderNonce): a ticket is recorded once; a second arrival is a
-  replay. Winning tickets keep what the redeemer needs and their redemption state.
-- ``balances`` (``sender``): wei credited by tickets minus fees charged. A ticket's worth is credited in the
-  same transaction that records it, so a credit is never counted twice nor lost. ``pendingWinnings`` sums
-  the face values of the sender's winning tickets not yet redeemed: a new winner is taken only while all of
-  them together stay within the sender's deposit and reserve allocation (each alone always is, but the broker
-  pays them one after another from the same money).
-- ``charges`` (``id`` = sender:jobId): a job is charged once; the same job sent again (a gateway's retry)
-  is not charged again, and is queued again only if it never was. The charge keeps a digest of the job, so
-  a job id sent again with other content is refused (409 ``job_conflict``), and a claim on its queueing
-  (``queueingAt``), so that two deliveries at once queue it once; a claim older than ``QUEUEING_CLAIM_S``
-  (the intake that held it stopped before queueing) is taken over.
+- ``balances`` (``sender``): wei credited by tickets minus fees charged, counters, ``pendingWinnings`` (the
+  face values of the sender's winning tickets not yet redeemed: a new winner is taken only while all of them
+  together stay within the sender's deposit and reserve allocation, since the broker pays them one after
+  another from the same money), and one attribute per quote (``q:<recipientRandHash>``): the highest sender
+  nonce received from it, the job that nonce paid for, its round, and whether a ticket of it won. A gateway
+  sends a quote's nonces in increasing order (one quote per gateway thread; ``sender.QuoteBook``), so a
+  ticket at or under the mark is a replay, the same payment again is recognised by its job, and a quote
+  that won takes no more tickets (its recipientRand is about to be revealed on chain). As in Livepeer, a
+  losing ticket leaves no record of its own.
+- ``tickets`` (``id`` = recipientRandHash:senderNonce): winning tickets, with what the redeemer needs and their
+  redemption state.
+- ``charges`` (``id`` = sender:jobId): each job's settlement, once: the fee charged ahead (carried with the job,
+  ``jobs.models.JobCharge``) against the pixels the worker made.
+
+A job sent again with fresh tickets from the same quote (a gateway's retry) is credited, not charged or queued
+again. Quote attributes older than the ticket validity period are removed once a sender holds ``QUOTES_KEPT``.
 """
 
 from __future__ import annotations
@@ -24,9 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
-from chalicelib.core.errors import Conflict
+from chalicelib.jobs.models import JobCharge
 from chalicelib.payments.errors import refused
-from chalicelib.payments.models import Price
 from chalicelib.payments.recipient import CheckedPayment, PaidTicket
 from chalicelib.payments.winners import WinningTicket
 
@@ -36,8 +41,9 @@ if TYPE_CHECKING:
 
 #: Ticket records outlive their redemption window by a day, then DynamoDB's TTL removes them.
 TICKET_TTL_S = 86_400 * 3
-#: A delivery that charged a job but has not queued it after this long is taken to have stopped.
-QUEUEING_CLAIM_S = 60
+#: Past this many quote attributes on a sender's item, the expired ones are removed (the item stays small).
+QUOTES_KEPT = 64
+QUOTE_PREFIX = "q:"
 
 
 class Redemption(StrEnum):
@@ -51,14 +57,11 @@ class Redemption(StrEnum):
 
 @dataclass(frozen=True)
 class Charge:
-    """The result of paying for a job: whether this call must queue it, or the queue message of the delivery
-    that did (None while another delivery is queueing it right now)."""
+    """The result of paying for a job: charged by this call (which then queues it), or by an earlier delivery
+    of the same job (nothing more to do)."""
 
     outcome: Literal["charged", "already_charged"]
-    message_id: str | None
     fee: int
-    #: This call holds the job's queueing claim: it queues the job, then calls ``mark_queued``.
-    queue: bool = True
 
 
 class _Refused(Exception):
@@ -79,158 +82,192 @@ class Ledger:
         # The resource's client: it takes plain Python values (the resource's serializer is hooked into it).
         self._client: DynamoDBClient = tickets.meta.client
 
-    def pay(self, payment: CheckedPayment, job_id: str, price: Price, pixels: int, now_s: int, digest: str) -> Charge:
-        """Record the tickets, credit them and charge the job's ``fee``: one transaction in the usual case.
+    def pay(self, payment: CheckedPayment, job_id: str, fee: int, now_s: int) -> Charge:
+        """Take the payment's tickets, credit their worth and charge the job's ``fee``, in one write.
 
-        The tickets are credited even when the job is then refused (402 ``insufficient_balance``): the sender
-        paid them, and the credit counts toward its next job. A ticket received before is a 402
-        ``ticket_replayed`` (nothing recorded), unless this is the same job with the same tickets delivered
-        again. A job charged before is not charged again: its queue message id comes back, if it was queued;
-        one charged with another ``digest`` (the job's content) is a 409 ``job_conflict``.
+        Refusals (402, nothing credited unless said): ``ticket_replayed`` (a nonce at or under its quote's
+        mark), ``ticket_params_spent`` (a ticket of the quote already won), ``sender_underfunded`` (its winners
+        with the sender's unredeemed ones would not all be paid), ``insufficient_balance`` (the credit is
+        short: the tickets are credited all the same and count toward the next job). The same payment again,
+        or the same job paid again from the same quote, is ``already_charged`` (the latter credited).
         """
-        fee = price.fee(pixels)
-        tickets = self._ticket_puts(payment, job_id, now_s)
-        need = fee - payment.credit  # what the balance must already hold
-        balance = self._balance_update(payment.sender, payment.credit - fee, len(payment.tickets), fee, 1, need)
-        charge = self._charge_put(payment.sender, job_id, price, pixels, now_s, digest)
         try:
-            self._transact([*tickets, self._spent_guard(payment, now_s), charge, _with_winnings(balance, payment)])
-            return Charge("charged", None, fee)
-        except _Refused as refusal:
-            if any(i < len(tickets) for i in refusal.failed):
-                self._replayed_or_redelivered(payment, job_id, refusal.failed)
-            elif len(tickets) in refusal.failed:
-                raise _spent(payment) from None
-            else:  # short of credit, or of money behind its winners: credit() tells which
-                self.credit(payment, job_id, now_s)
-        return self.charge(payment.sender, job_id, price, pixels, now_s, digest)
+            self._write(payment, job_id, fee, now_s, charge=True)
+            return Charge("charged", fee)
+        except _Refused:
+            pass
+        why = self._why_refused(payment, job_id)
+        if why == "redelivered":
+            return Charge("already_charged", fee)
+        if why == "repaid":  # the same job, fresh tickets: a gateway's retry; credit them, charge nothing
+            self._credit_only(payment, job_id, now_s)
+            return Charge("already_charged", fee)
+        if why != "short":
+            raise _refusal(why, payment, self.pending_winnings(payment.sender))
+        self._credit_only(payment, job_id, now_s)
+        raise refused(
+            "insufficient_balance",
+            f"the job costs {fee} wei; {payment.sender}'s tickets so far leave {self.balance(payment.sender)} wei: "
+            "send more",
+        )
 
-    def credit(self, payment: CheckedPayment, job_id: str, now_s: int) -> None:
-        """Record every ticket (once) and credit the sender their worth, in one transaction; 402
-        ``ticket_replayed`` if any ticket was received before, ``sender_underfunded`` if its winners and the
-        sender's other unredeemed ones could not all be paid (then nothing is recorded or credited)."""
-        tickets = self._ticket_puts(payment, job_id, now_s)
-        balance = self._balance_update(payment.sender, payment.credit, len(payment.tickets), 0, 0, None)
+    def _credit_only(self, payment: CheckedPayment, job_id: str, now_s: int) -> None:
         try:
-            self._transact([*tickets, self._spent_guard(payment, now_s), _with_winnings(balance, payment)])
-        except _Refused as refusal:
-            if any(i < len(tickets) for i in refusal.failed):
-                self._replayed_or_redelivered(payment, job_id, refusal.failed)
-            elif len(tickets) in refusal.failed:
-                raise _spent(payment) from None
-            else:
-                raise refused(
-                    "sender_underfunded",
-                    f"{payment.sender}'s unredeemed winning tickets ({self.pending_winnings(payment.sender)} wei) and "
-                    f"this payment's leave its deposit and reserve allocation ({payment.funds} wei) short",
-                ) from None
+            self._write(payment, job_id, 0, now_s, charge=False)
+        except _Refused:
+            why = self._why_refused(payment, job_id)
+            if why not in ("redelivered", "short"):
+                raise _refusal(why, payment, self.pending_winnings(payment.sender)) from None
 
-    def charge(self, sender: str, job_id: str, price: Price, pixels: int, now_s: int, digest: str) -> Charge:
-        """Charge ``fee`` wei for a job, once: 402 ``insufficient_balance`` if the sender's balance is short
-        (nothing is charged then); ``already_charged`` for a job charged before (``_charged_before``)."""
-        fee = price.fee(pixels)
-        try:
-            self._transact(
-                [
-                    self._charge_put(sender, job_id, price, pixels, now_s, digest),
-                    self._balance_update(sender, -fee, 0, fee, 1, fee),
-                ]
-            )
-        except _Refused as refusal:
-            if 0 in refusal.failed:
-                return self._charged_before(sender, job_id, fee, now_s, digest)
-            raise refused(
-                "insufficient_balance",
-                f"the job costs {fee} wei; {sender}'s tickets so far leave {self.balance(sender)} wei: send more",
-            ) from None
-        return Charge("charged", None, fee)
-
-    def _charged_before(self, sender: str, job_id: str, fee: int, now_s: int, digest: str) -> Charge:
-        """A job charged before, delivered again: take over its queueing if the delivery that charged it stopped
-        before queueing it; else return its queue message id (None while that delivery is queueing it)."""
-        key = {"id": f"{sender}:{job_id}"}
-        try:
-            self.charges.update_item(
-                Key=key,
-                UpdateExpression="SET queueingAt = :now",
-                ConditionExpression="jobDigest = :d AND attribute_not_exists(messageId) AND queueingAt < :stale",
-                ExpressionAttributeValues={":now": now_s, ":d": digest, ":stale": now_s - QUEUEING_CLAIM_S},
-            )
-            return Charge("already_charged", None, fee, queue=True)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+    def _write(self, payment: CheckedPayment, job_id: str, fee: int, now_s: int, *, charge: bool) -> None:
+        """One write: the sender's item (mark, credit, charge, pending winnings) and, with winners, their records
+        in the same transaction; ``_Refused`` if a condition fails."""
+        update = self._sender_update(payment, job_id, fee, charge)
+        if not payment.winners:
+            try:
+                answer = self._client.update_item(**update, ReturnValues="ALL_NEW")
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    raise _Refused([0]) from None
                 raise
-        existing = self.charges.get_item(Key=key, ConsistentRead=True).get("Item", {})
-        if existing.get("jobDigest") != digest:
-            raise Conflict("job_conflict", f"job {job_id} was paid for and taken before with other content")
-        message_id = existing.get("messageId")
-        return Charge("already_charged", str(message_id) if message_id else None, fee, queue=False)
-
-    # ------------------------------------------------------------------------------------- write items
-
-    def _ticket_puts(self, payment: CheckedPayment, job_id: str, now_s: int) -> list[Any]:
-        return [
+            self._forget_old_quotes(payment.sender, answer.get("Attributes", {}), payment)
+            return
+        puts = [
             {
                 "Put": {
                     "TableName": self.tickets.name,
-                    "Item": _ticket_item(t, payment, job_id, now_s),
+                    "Item": _winner_item(t, payment, job_id, now_s),
                     "ConditionExpression": "attribute_not_exists(id)",
                 }
             }
-            for t in payment.tickets
+            for t in payment.winners
         ]
+        self._transact([{"Update": update}, *puts])
 
-    def _spent_guard(self, payment: CheckedPayment, now_s: int) -> Any:
-        """The write that retires a quote once one of its tickets won (its recipientRand will be revealed on
-        chain, after which a sender could make only losing tickets), or checks that it is not retired."""
-        key = {"id": f"spent:0x{payment.recipient_rand_hash.hex()}"}
-        if payment.winners:
-            item = {**key, "spentAt": now_s, "ttl": now_s + TICKET_TTL_S}
-            return {
-                "Put": {"TableName": self.tickets.name, "Item": item, "ConditionExpression": "attribute_not_exists(id)"}
-            }
+    def _sender_update(self, payment: CheckedPayment, job_id: str, fee: int, charge: bool) -> dict[str, Any]:
+        nonces = [t.ticket.sender_nonce for t in payment.tickets]
+        created = payment.tickets[0].ticket.creation_round
+        won = sum(t.ticket.face_value for t in payment.winners)
+        mark: dict[str, Any] = {"n": max(nonces), "j": job_id, "r": created}
+        if won:
+            mark["s"] = True
+        names = {"#q": QUOTE_PREFIX + "0x" + payment.recipient_rand_hash.hex(), "#n": "n", "#s": "s"}
+        values: dict[str, Any] = {
+            ":mark": mark,
+            ":first": min(nonces),
+            ":delta": payment.credit - fee,
+            ":received": len(payment.tickets),
+            ":fee": fee,
+            ":jobs": 1 if charge else 0,
+        }
+        adds = "balance :delta, received :received, charged :fee, jobs :jobs"
+        # A quote's first tickets, or ones above its mark (for another job, when charging), while none of it won.
+        other_job = " AND #q.#j <> :job" if charge else ""
+        fresh = f"(attribute_not_exists(#q) OR (#q.#n < :first{other_job} AND attribute_not_exists(#q.#s)))"
+        conditions = [fresh]
+        if charge or won:
+            values[":zero"] = 0
+        if charge:
+            names["#j"] = "j"
+            values[":job"] = job_id
+            values[":need"] = fee - payment.credit  # what the balance must already hold
+            conditions.append("((attribute_not_exists(balance) AND :zero >= :need) OR balance >= :need)")
+        if won:
+            adds += ", pendingWinnings :won"
+            values.update({":won": won, ":room": payment.funds - won})
+            conditions.append(
+                "((attribute_not_exists(pendingWinnings) AND :zero <= :room) OR pendingWinnings <= :room)"
+            )
         return {
-            "ConditionCheck": {
-                "TableName": self.tickets.name,
-                "Key": key,
-                "ConditionExpression": "attribute_not_exists(id)",
-            }
+            "TableName": self.balances.name,
+            "Key": {"sender": payment.sender},
+            "UpdateExpression": f"SET #q = :mark ADD {adds}",
+            "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
         }
 
-    def _charge_put(self, sender: str, job_id: str, price: Price, pixels: int, now_s: int, digest: str) -> Any:
-        item = {
+    def _why_refused(
+        self, payment: CheckedPayment, job_id: str
+    ) -> Literal["redelivered", "repaid", "replayed", "spent", "underfunded", "short"]:
+        """Why the sender's item refused ``payment`` (read after the refusal)."""
+        item = self.balances.get_item(Key={"sender": payment.sender}, ConsistentRead=True).get("Item", {})
+        mark = item.get(QUOTE_PREFIX + "0x" + payment.recipient_rand_hash.hex())
+        nonces = [t.ticket.sender_nonce for t in payment.tickets]
+        if isinstance(mark, dict):
+            if mark.get("j") == job_id and int(mark.get("n", -1)) == max(nonces):
+                return "redelivered"
+            if int(mark.get("n", -1)) >= min(nonces):
+                return "replayed"
+            if mark.get("s"):
+                return "spent"
+            if mark.get("j") == job_id:
+                return "repaid"
+        won = sum(t.ticket.face_value for t in payment.winners)
+        if won and int(item.get("pendingWinnings", 0)) + won > payment.funds:  # type: ignore[arg-type]
+            return "underfunded"
+        return "short"
+
+    def _forget_old_quotes(self, sender: str, item: dict[str, Any], payment: CheckedPayment) -> None:
+        """Remove the quote attributes of rounds no ticket can be redeemed in any more, once there are many."""
+        quotes = {name: mark for name, mark in item.items() if name.startswith(QUOTE_PREFIX)}
+        if len(quotes) <= QUOTES_KEPT:
+            return
+        newest = payment.tickets[0].ticket.creation_round
+        old = [name for name, mark in quotes.items() if int(mark.get("r", 0)) < newest - 2]
+        if not old:
+            return
+        names = {f"#o{i}": name for i, name in enumerate(old[:QUOTES_KEPT])}
+        self._client.update_item(
+            TableName=self.balances.name,
+            Key={"sender": sender},
+            UpdateExpression="REMOVE " + ", ".join(names),
+            ExpressionAttributeNames=names,
+        )
+
+    def refund(self, payment: CheckedPayment, job_id: str, fee: int) -> None:
+        """Take back the charge of a job that could not be queued, once; its quote's mark no longer names the
+        job, so the same payment sent again is a replay (the gateway pays afresh) and is not taken as done."""
+        try:
+            self._client.update_item(
+                TableName=self.balances.name,
+                Key={"sender": payment.sender},
+                UpdateExpression="SET #q.#j = :none ADD balance :fee, charged :less, jobs :one_less",
+                ConditionExpression="#q.#j = :job",
+                ExpressionAttributeNames={"#q": QUOTE_PREFIX + "0x" + payment.recipient_rand_hash.hex(), "#j": "j"},
+                ExpressionAttributeValues={":none": "", ":job": job_id, ":fee": fee, ":less": -fee, ":one_less": -1},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def settle(self, sender: str, job_id: str, produced_pixels: int, charge: JobCharge) -> int | None:
+        """Charge a finished job for the pixels it produced instead of the bound charged ahead: the difference
+        goes back to (or, rarely, comes from) the sender's balance, once. Return the difference credited
+        back (wei), or None when the job was settled before."""
+        fee = -(-produced_pixels * charge.price_per_unit // charge.pixels_per_unit)
+        back = charge.fee - fee
+        record = {
             "id": f"{sender}:{job_id}",
             "sender": sender,
             "jobId": job_id,
-            "jobDigest": digest,
-            # The delivery that charges the job holds its queueing claim.
-            "queueingAt": now_s,
-            "fee": price.fee(pixels),
-            "pixels": pixels,
-            "pricePerUnit": price.price_per_unit,
-            "pixelsPerUnit": price.pixels_per_unit,
+            "fee": charge.fee,
+            "pixels": charge.pixels,
+            "settledPixels": produced_pixels,
+            "settledBack": back,
         }
-        return {
-            "Put": {
-                "TableName": self.charges.name,
-                "Item": {**item, "chargedAt": now_s},
-                "ConditionExpression": "attribute_not_exists(id)",
-            }
-        }
-
-    def _balance_update(self, sender: str, delta: int, received: int, fee: int, jobs: int, need: int | None) -> Any:
-        """ADD ``delta`` to the balance (and the counters); with ``need``, only if the balance holds that much
-        (a missing balance holds nothing)."""
-        update: dict[str, Any] = {
+        balance = {
             "TableName": self.balances.name,
             "Key": {"sender": sender},
-            "UpdateExpression": "ADD balance :delta, received :received, charged :fee, jobs :jobs",
-            "ExpressionAttributeValues": {":delta": delta, ":received": received, ":fee": fee, ":jobs": jobs},
+            "UpdateExpression": "ADD balance :back, charged :less",
+            "ExpressionAttributeValues": {":back": back, ":less": -back},
         }
-        if need is not None:
-            update["ConditionExpression"] = "(attribute_not_exists(balance) AND :zero >= :need) OR balance >= :need"
-            update["ExpressionAttributeValues"].update({":zero": 0, ":need": need})
-        return {"Update": update}
+        put = {"TableName": self.charges.name, "Item": record, "ConditionExpression": "attribute_not_exists(id)"}
+        try:
+            self._transact([{"Put": put}, {"Update": balance}])
+        except _Refused:
+            return None  # settled by an earlier delivery of the same report
+        return back
 
     def _transact(self, items: list[Any]) -> None:
         try:
@@ -243,57 +280,6 @@ class Ledger:
             if not failed:  # a conflict with a concurrent transaction: the caller's caller retries
                 raise
             raise _Refused(failed) from None
-
-    def _replayed_or_redelivered(self, payment: CheckedPayment, job_id: str, failed: list[int]) -> None:
-        if self._delivered_before(payment, job_id):
-            return  # the same job with the same tickets, delivered again: credited the first time
-        nonces = [payment.tickets[i].ticket.sender_nonce for i in failed if i < len(payment.tickets)]
-        raise refused("ticket_replayed", f"tickets with sender nonces {nonces} were received before")
-
-    def _delivered_before(self, payment: CheckedPayment, job_id: str) -> bool:
-        """Whether every ticket of ``payment`` was recorded for this same job and sender (a redelivery)."""
-        for paid in payment.tickets:
-            record = self.ticket(paid.key)
-            if record is None or record.get("jobId") != job_id or record.get("sender") != payment.sender:
-                return False
-        return True
-
-    def settle(self, sender: str, job_id: str, produced_pixels: int) -> int | None:
-        """Charge a finished job for the pixels it produced instead of the bound charged ahead: the difference
-        goes back to (or, rarely, comes from) the sender's balance, once. Return the difference credited
-        back (wei), or None when there is nothing to settle (no such charge, or settled before)."""
-        key = f"{sender}:{job_id}"
-        charged = self.charges.get_item(Key={"id": key}, ConsistentRead=True).get("Item")
-        if charged is None or "settledPixels" in charged:
-            return None
-        price = Price(price_per_unit=int(charged["pricePerUnit"]), pixels_per_unit=int(charged["pixelsPerUnit"]))  # type: ignore[arg-type]
-        back = int(charged["fee"]) - price.fee(produced_pixels)  # type: ignore[arg-type]
-        try:
-            self._transact(
-                [
-                    {
-                        "Update": {
-                            "TableName": self.charges.name,
-                            "Key": {"id": key},
-                            "UpdateExpression": "SET settledPixels = :p, settledBack = :b",
-                            "ConditionExpression": "attribute_exists(id) AND attribute_not_exists(settledPixels)",
-                            "ExpressionAttributeValues": {":p": produced_pixels, ":b": back},
-                        }
-                    },
-                    self._balance_update(sender, back, 0, -back, 0, None),
-                ]
-            )
-        except _Refused:
-            return None  # settled by an earlier delivery of the same report
-        return back
-
-    def mark_queued(self, sender: str, job_id: str, message_id: str) -> None:
-        """Record the queue message of a charged job (a resend of the job is then not queued again)."""
-        self.charges.update_item(
-            Key={"id": f"{sender}:{job_id}"},
-            UpdateExpression="SET messageId = :m",
-            ExpressionAttributeValues={":m": message_id},
-        )
 
     def pending_winnings(self, sender: str) -> int:
         """The face values of ``sender``'s winning tickets not yet redeemed (nor expired, nor failed), in wei."""
@@ -378,45 +364,34 @@ class Ledger:
         }
 
 
-def _with_winnings(balance: Any, payment: CheckedPayment) -> Any:
-    """``balance`` (an Update of the sender's balance item) also adding the payment's winners to the sender's
-    pending winnings, on condition that all of them together stay within ``payment.funds``."""
-    won = sum(t.ticket.face_value for t in payment.winners)
-    if not won:
-        return balance
-    update = dict(balance["Update"])
-    values = {**update["ExpressionAttributeValues"], ":won": won, ":room": payment.funds - won}
-    update["UpdateExpression"] += ", pendingWinnings :won"
-    room = "(attribute_not_exists(pendingWinnings) AND :zero <= :room) OR pendingWinnings <= :room"
-    update["ConditionExpression"] = (
-        f"({update['ConditionExpression']}) AND ({room})" if "ConditionExpression" in update else room
-    )
-    values[":zero"] = 0
-    update["ExpressionAttributeValues"] = values
-    return {"Update": update}
-
-
-def _spent(payment: CheckedPayment) -> Exception:
+def _refusal(why: str, payment: CheckedPayment, pending: int) -> Exception:
+    if why == "replayed":
+        nonces = [t.ticket.sender_nonce for t in payment.tickets]
+        return refused("ticket_replayed", f"tickets with sender nonces {nonces[0]}..{nonces[-1]} were received before")
+    if why == "spent":
+        return refused(
+            "ticket_params_spent",
+            f"a ticket from these parameters already won: ask {payment.tickets[0].ticket.recipient} for new ones",
+        )
     return refused(
-        "ticket_params_spent",
-        f"a ticket from these parameters already won: ask {payment.tickets[0].ticket.recipient} for new ones",
+        "sender_underfunded",
+        f"{payment.sender}'s unredeemed winning tickets ({pending} wei) and this payment's leave its deposit and "
+        f"reserve allocation ({payment.funds} wei) short",
     )
 
 
-def _ticket_item(t: PaidTicket, payment: CheckedPayment, job_id: str, now_s: int) -> dict[str, Any]:
+def _winner_item(t: PaidTicket, payment: CheckedPayment, job_id: str, now_s: int) -> dict[str, Any]:
     ticket = t.ticket
-    item: dict[str, Any] = {
+    return {
         "id": t.key,
         "sender": payment.sender,
         "jobId": job_id,
         "faceValue": ticket.face_value,
         "creationRound": ticket.creation_round,
-        "won": t.won,
+        "won": True,
         "receivedAt": now_s,
         "ttl": now_s + TICKET_TTL_S,
-    }
-    if t.won:
-        item["redemption"] = Redemption.PENDING.value
+        "redemption": Redemption.PENDING.value,
         # What the redemption queue carries, kept so that a winner whose message was lost is sent again.
-        item["message"] = WinningTicket.of(t.key, ticket, t.sig, payment.seed).body()
-    return item
+        "message": WinningTicket.of(t.key, ticket, t.sig, payment.seed).body(),
+    }

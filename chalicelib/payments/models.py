@@ -15,7 +15,7 @@ from pydantic import BeforeValidator, Field, PlainSerializer
 
 from chalicelib.chain.tickets import UINT256_MAX, Address, Bytes32, Ticket, expected_value
 from chalicelib.core.models import ApiModel
-from chalicelib.jobs.models import TranscodeJob
+from chalicelib.jobs.models import JobCharge, TranscodeJob
 
 #: The most tickets one job may carry: enough for any sane quote, few enough to check in a few ms.
 MAX_TICKETS_PER_JOB = 64
@@ -150,7 +150,9 @@ class PaidJob(TranscodeJob):
 
     payment: Payment | None = None
 
-    def unpaid(self) -> TranscodeJob:
-        """The job without its payment, as the workers take it: ``payer`` names whom to settle with."""
-        payer = self.payment.sender if self.payment is not None else None
-        return TranscodeJob.model_validate({**self.model_dump(exclude={"payment"}), "payer": payer})
+    def unpaid(self, charge: JobCharge | None = None) -> TranscodeJob:
+        """The job without its payment, as the workers take it: ``payer`` names whom to settle with and
+        ``charge`` what was charged ahead (whatever the sender wrote in those fields is not kept)."""
+        payer = self.payment.sender if self.payment is not None and charge is not None else None
+        job = self.model_dump(exclude={"payment", "payer", "charge"})
+        return TranscodeJob.model_validate({**job, "payer": payer, "charge": charge})

@@ -1,10 +1,11 @@
 """The gateway's side of payments: get an orchestrator's quote, check it, and pay each job with tickets.
 
-A quote is asked for once per orchestrator and round and kept in memory; tickets made from it differ only by
-their sender nonce, which a DynamoDB counter per quote hands out in strictly increasing blocks (concurrent
-gateways' functions never reuse one). A quote is refused, and the orchestrator skipped, when its round is
-over, its price is above the gateway's maximum, or its face value is more than the gateway's own deposit and
-reserve allocation could pay.
+A quote is asked for once and kept in memory while its tickets can be redeemed; the orchestrator sends a
+fresh one with its answer to a job whenever the one paid from is spent (a ticket won) or from an older round
+than its last initialized one, so after the first the gateway seldom waits for a quote. Tickets made from a
+quote differ only by their sender nonce, counted up from 1 in the thread that holds the quote. A quote is
+refused, and the orchestrator skipped, when its round is over, its price is above the gateway's maximum, or
+its face value is more than the gateway's own deposit and reserve allocation could pay.
 """
 
 from __future__ import annotations
@@ -13,24 +14,19 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 import requests
 from eth_utils.address import to_checksum_address
 from pydantic import ValidationError
 
 from chalicelib.chain.tickets import sign_ticket
+from chalicelib.core.logs import logger
 from chalicelib.jobs.models import TranscodeJob
 from chalicelib.payments.chainview import ChainView
 from chalicelib.payments.models import MAX_TICKETS_PER_JOB, PaidJob, Payment, Quote, TicketSenderParams
 from chalicelib.payments.pricing import job_pixels, tickets_needed
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
-
 QUOTE_PATH = "/orchestrator/ticket-params"
-#: A quote's nonce counter is kept this long after its last use (a quote lasts a round or two).
-NONCE_TTL_S = 86_400
 
 
 class QuoteRefused(Exception):
@@ -101,41 +97,6 @@ def check_quote(quote: Quote, terms: SenderTerms, orchestrator: str, view: Chain
         )
 
 
-class NonceCounter:
-    """Sender nonces per quote (keyed by its recipientRandHash), handed out from blocks this process reserves.
-
-    The table's counter moves by ``BLOCK`` at a time (one write per block, not per segment); each process
-    hands out its block's numbers in increasing order. Blocks never overlap, so no nonce is used twice by
-    any two of the gateway's functions, and each function's tickets carry strictly increasing nonces.
-    """
-
-    BLOCK = 64
-
-    def __init__(self, table: Table) -> None:
-        self._table = table
-        self._blocks: dict[str, tuple[int, int]] = {}  # quote key -> (next, end exclusive)
-        self._lock = threading.Lock()
-
-    def take(self, quote: Quote, count: int, ttl_s: int) -> int:
-        """Reserve ``count`` nonces for ``quote``; return the first (the block is first .. first+count-1)."""
-        key = "0x" + quote.ticket_params.recipient_rand_hash.hex()
-        with self._lock:
-            following, end = self._blocks.get(key, (0, 0))
-            if end - following < count:
-                size = max(count, self.BLOCK)
-                answer = self._table.update_item(
-                    Key={"id": key},
-                    UpdateExpression="ADD nonce :n SET #ttl = :t, recipient = :r",
-                    ExpressionAttributeNames={"#ttl": "ttl"},
-                    ExpressionAttributeValues={":n": size, ":t": ttl_s, ":r": quote.ticket_params.recipient},
-                    ReturnValues="UPDATED_NEW",
-                )
-                end = int(answer["Attributes"]["nonce"]) + 1  # type: ignore[arg-type]
-                following = end - size
-            self._blocks[key] = (following + count, end)
-            return following
-
-
 def make_payment(quote: Quote, terms: SenderTerms, first_nonce: int, count: int) -> Payment:
     """Tickets ``first_nonce`` .. ``first_nonce + count - 1`` from ``quote``, signed by the gateway."""
     params = quote.ticket_params
@@ -159,45 +120,72 @@ def tickets_for(quote: Quote, fee_wei: int) -> int:
     return count
 
 
+@dataclass
+class _Held:
+    quote: Quote
+    #: The next sender nonce of this quote's tickets (nonces start at 1).
+    next_nonce: int = 1
+
+
 class QuoteBook:
-    """The quotes this process holds, per orchestrator (thread-safe: the local front serves threads)."""
+    """The quotes this process holds, one per orchestrator and thread, each with its next sender nonce.
+
+    The orchestrator takes a quote's tickets only in increasing nonce order (``ledger``), so a quote is used by
+    one thread, whose jobs go out one after another (a Lambda function serves one request at a time, the local
+    front several at once, one per thread), and its nonces are counted here. No other process can hold the
+    same quote: each asks for its own, and every quote has a fresh random seed (so its own recipientRandHash).
+    """
 
     def __init__(self) -> None:
-        self._quotes: dict[str, Quote] = {}
+        self._quotes: dict[tuple[str, int], _Held] = {}
         self._lock = threading.Lock()
 
-    def get(self, orchestrator: str, last_initialized: int) -> Quote | None:
-        """A held quote made in the last initialized round (a newer initialized round calls for a new one)."""
+    @staticmethod
+    def _key(orchestrator: str) -> tuple[str, int]:
+        return orchestrator.lower(), threading.get_ident()
+
+    def get(self, orchestrator: str, current_round: int) -> Quote | None:
+        """This thread's quote of ``orchestrator`` if its tickets can still be redeemed in ``current_round``."""
         with self._lock:
-            quote = self._quotes.get(orchestrator.lower())
-        if quote is None or quote.ticket_params.expiration_params.creation_round < last_initialized:
+            held = self._quotes.get(self._key(orchestrator))
+        if held is None or current_round > held.quote.valid_through_round:
             return None
-        return quote
+        return held.quote
 
     def put(self, orchestrator: str, quote: Quote) -> None:
+        """Hold ``quote`` for this thread (its nonces start at 1)."""
         with self._lock:
-            self._quotes[orchestrator.lower()] = quote
+            self._quotes[self._key(orchestrator)] = _Held(quote)
 
     def drop(self, orchestrator: str) -> None:
         with self._lock:
-            self._quotes.pop(orchestrator.lower(), None)
+            self._quotes.pop(self._key(orchestrator), None)
+
+    def take_nonces(self, orchestrator: str, quote: Quote, count: int) -> int:
+        """Reserve ``count`` nonces of this thread's ``quote``; return the first (first .. first+count-1)."""
+        with self._lock:
+            held = self._quotes.get(self._key(orchestrator))
+            if held is None or held.quote is not quote:
+                raise ValueError("nonces are taken from the quote this thread holds")
+            first = held.next_nonce
+            held.next_nonce += count
+            return first
 
 
 @dataclass
 class Payer:
-    """Pays each job the gateway sends: a held (or fresh) quote, the job's fee in tickets, nonces from the counter."""
+    """Pays each job the gateway sends: a held (or fresh) quote, the job's fee in tickets, the quote's next nonces."""
 
     terms: SenderTerms
     view: ChainView
-    nonces: NonceCounter
     book: QuoteBook
     http: requests.Session
     timeout_s: float
     _paid: dict[str, int] = field(default_factory=dict)
 
     def quote(self, orchestrator: str, url: str) -> Quote:
-        """A checked quote of ``orchestrator`` for the current round (asked for at most once per round)."""
-        held = self.book.get(orchestrator, self.view.current_round().last_initialized)
+        """A checked quote of ``orchestrator`` still good this round: the one held, or one asked for now."""
+        held = self.book.get(orchestrator, self.view.current_round().number)
         if held is not None:
             return held
         quote = fetch_quote(self.http, url, self.terms.address, self.timeout_s)
@@ -211,7 +199,7 @@ class Payer:
         quote = self.quote(orchestrator, url)
         fee = quote.price.fee(job_pixels(job))
         count = tickets_for(quote, fee)
-        first = self.nonces.take(quote, count, ttl_s=job.created_at // 1000 + NONCE_TTL_S)
+        first = self.book.take_nonces(orchestrator, quote, count)
         self._paid[job.job_id] = count
         return PaidJob(**dict(job), payment=make_payment(quote, self.terms, first, count))
 
@@ -220,5 +208,16 @@ class Payer:
         return self._paid.pop(job_id, None)
 
     def forget(self, orchestrator: str) -> None:
-        """Drop the held quote (the orchestrator refused a payment made from it)."""
+        """Drop the held quote (the orchestrator refused a payment made from it, or one of its tickets won)."""
         self.book.drop(orchestrator)
+
+    def renew(self, orchestrator: str, quote: Quote) -> None:
+        """Hold ``quote``, sent by ``orchestrator`` with its answer to a job, once checked as any quote is; a
+        quote this gateway would refuse is dropped with the held one, and the next job asks again."""
+        try:
+            check_quote(quote, self.terms, orchestrator, self.view)
+        except QuoteRefused as refused:
+            logger.warning("renewed quote refused", orchestrator=orchestrator, reason=refused.code)
+            self.book.drop(orchestrator)
+            return
+        self.book.put(orchestrator, quote)

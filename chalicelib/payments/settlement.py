@@ -18,7 +18,7 @@ def handle_usage(event: dict[str, Any], ledger: Ledger) -> PartialItemFailureRes
 
     def settle(record: SQSRecord) -> None:
         usage = Usage.model_validate_json(record.body)
-        back = ledger.settle(usage.payer, usage.job_id, usage.pixels)
+        back = ledger.settle(usage.payer, usage.job_id, usage.pixels, usage.charge)
         if back is not None:
             logger.info("job settled", job_id=usage.job_id, sender=usage.payer, pixels=usage.pixels, back_wei=back)
 

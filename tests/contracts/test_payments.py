@@ -31,13 +31,13 @@ from chalicelib.intake.service import IntakeRules, PaymentRules, take_job
 from chalicelib.jobs.models import JobOutput, TranscodeJob
 from chalicelib.jobs.signing import sign_body
 from chalicelib.jobs.urls import UrlPolicy
-from chalicelib.payments.ledger import QUEUEING_CLAIM_S, Ledger, Redemption
+from chalicelib.payments.ledger import Ledger, Redemption
 from chalicelib.payments.models import PaidJob, Price, TicketSenderParams
 from chalicelib.payments.pricing import job_pixels
 from chalicelib.payments.recipient import RecipientTerms, quote, recipient_secret
 from chalicelib.payments.redemption import REQUEUE_AFTER_S, RedemptionQueue, handle_redemptions, requeue_unsettled
 from chalicelib.payments.rpcview import RpcChainView
-from chalicelib.payments.sender import NonceCounter, Payer, QuoteBook, QuoteRefused, SenderTerms, check_quote
+from chalicelib.payments.sender import Payer, QuoteBook, QuoteRefused, SenderTerms, check_quote
 from chalicelib.payments.settlement import handle_usage
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 from devstack.aws import provision
@@ -89,8 +89,9 @@ class Market:
         """Job ``seq`` paid the way the gateway pays it."""
         return self.payer.pay(self.orchestrator.address, "http://unused.test", self.job(seq))
 
-    def send(self, job: TranscodeJob, signer: LocalAccount | None = None) -> str:
-        """POST the job to the intake as the gateway does (signed body); return the queue message id."""
+    def send(self, job: TranscodeJob, signer: LocalAccount | None = None) -> str | None:
+        """POST the job to the intake as the gateway does (signed body); return the queue message id (None for
+        a job taken before)."""
         body = json.dumps(job.wire(), separators=(",", ":")).encode()
         signature = sign_body(body, SecretStr((signer or self.gateway).key.hex()))
         taken = take_job(body, signature, self.rules, self.jobs)
@@ -165,7 +166,6 @@ def _market(chain: Chain, *, ticket_ev: int, deposit: int = ETH, reserve: int = 
     payer = Payer(
         SenderTerms(gateway.address, gateway.key.hex(), Decimal(1), max_ticket_ev=FACE_VALUE),
         view,
-        NonceCounter(ddb.Table(physical_name(STAGE, "nonces"))),
         book,
         requests.Session(),
         timeout_s=1,
@@ -214,11 +214,11 @@ def test_a_paid_job_is_credited_charged_and_queued_without_its_payment(market: M
 
 def test_the_same_job_delivered_twice_is_charged_and_queued_once(market: Market) -> None:
     job = market.paid(2)
-    first = market.send(job)
+    assert market.send(job) is not None
     balance = market.ledger.balance(market.gateway.address)
-    assert market.send(job) == first  # the identical body again: nothing new
+    assert market.send(job) is None  # the identical body again: taken before, nothing new
     repaid = market.paid(2)  # the gateway's retry with fresh tickets: credited, not charged again
-    assert market.send(repaid) == first
+    assert market.send(repaid) is None
     assert len(market.queued()) == 1
     assert repaid.payment is not None
     extra = int(len(repaid.payment.tickets) * repaid.payment.ticket_params.expected_value)
@@ -388,6 +388,38 @@ def test_before_a_new_round_is_initialized_tickets_name_the_last_initialized_one
     assert len(market.queued()) == 1
 
 
+def _take(market: Market, job: PaidJob) -> Any:
+    body = json.dumps(job.wire(), separators=(",", ":")).encode()
+    return take_job(body, sign_body(body, SecretStr(market.gateway.key.hex())), market.rules, market.jobs)
+
+
+def test_a_job_paid_from_an_older_round_is_answered_with_a_fresh_quote_the_gateway_then_pays_from(
+    chain: Chain, market: Market
+) -> None:
+    # At a round's turn no segment waits for a quote: the old one is still good, and the answer renews it.
+    old = market.paid(1)
+    assert _take(market, old).renewed is None  # the quote is of the last initialized round: nothing to renew
+    chain.next_round()
+    taken = _take(market, market.paid(2))
+    assert taken.renewed is not None
+    assert taken.renewed.ticket_params.expiration_params.creation_round == chain.current_round()
+    market.payer.renew(market.orchestrator.address, taken.renewed)
+    after = market.paid(3)
+    assert after.payment is not None
+    assert after.payment.ticket_params.recipient_rand_hash == taken.renewed.ticket_params.recipient_rand_hash
+    market.send(after)
+    assert len(market.queued()) == 3
+
+
+def test_a_job_whose_ticket_won_is_answered_with_a_fresh_quote(lottery: Market) -> None:
+    first = lottery.paid(1)
+    taken = _take(lottery, first)
+    assert taken.ticket_params_spent and taken.renewed is not None and first.payment is not None
+    assert taken.renewed.ticket_params.recipient_rand_hash != first.payment.ticket_params.recipient_rand_hash
+    lottery.payer.renew(lottery.orchestrator.address, taken.renewed)
+    _take(lottery, lottery.paid(2))  # paid from the renewed quote: taken
+
+
 def test_a_finished_job_is_charged_for_the_pixels_it_made_once(market: Market) -> None:
     job = market.paid(1)
     market.send(job)
@@ -397,7 +429,8 @@ def test_a_finished_job_is_charged_for_the_pixels_it_made_once(market: Market) -
     charged_ahead = PRICE.fee(job_pixels(job))
     balance = market.ledger.balance(market.gateway.address)
     made = job_pixels(job) // 3  # the source was smaller than the profiles: fewer pixels than the bound
-    report = {"jobId": job.job_id, "payer": market.gateway.address, "pixels": made}
+    assert queued["charge"]["fee"] == charged_ahead  # what the intake charged ahead travels with the job
+    report = {"jobId": job.job_id, "payer": market.gateway.address, "pixels": made, "charge": queued["charge"]}
     records = [{"messageId": f"m{i}", "body": json.dumps(report)} for i in range(2)]  # delivered twice
     assert handle_usage({"Records": records}, market.ledger) == {"batchItemFailures": []}
     back = charged_ahead - PRICE.fee(made)
@@ -466,39 +499,53 @@ def test_an_orchestrator_outside_the_active_set_takes_no_tickets(chain: Chain, m
     assert market.queued() == [] and market.winners() == []
 
 
-def test_a_job_id_paid_again_with_other_content_is_refused_and_the_first_stays_queued_once(market: Market) -> None:
+def test_a_job_id_paid_again_with_other_content_gets_no_work_it_did_not_pay_for(market: Market) -> None:
     # A gateway (or someone replaying its body) must not swap a charged job for another one under the same id.
     first = market.paid(1)
     market.send(first)
     swapped = market.job(1).model_copy(update={"source_url": "https://media.example/s/1/source/other.ts"})
-    with pytest.raises(ApiError) as refusal:
-        market.send(market.payer.pay(market.orchestrator.address, "http://unused.test", swapped))
-    assert (refusal.value.status, refusal.value.code) == (409, "job_conflict")
-    [queued] = market.queued()
+    assert market.send(market.payer.pay(market.orchestrator.address, "http://unused.test", swapped)) is None
+    [queued] = market.queued()  # taken as the same job paid again: credited, neither charged nor queued
     assert queued["sourceUrl"] == first.source_url
+    after = market.paid(2)
+    assert market.send(after) is not None  # the next job of the same quote is charged and queued as usual
+
+
+def test_a_sender_cannot_write_its_own_charge_into_a_job(market: Market) -> None:
+    job = market.paid(1)
+    forged = {"pixels": 1, "fee": 0, "pricePerUnit": 0, "pixelsPerUnit": 1}
+    market.send(PaidJob.model_validate({**job.wire(), "charge": forged}))
+    (queued,) = market.queued()
+    assert queued["charge"]["fee"] == PRICE.fee(job_pixels(job)) > 0  # the intake's own, not the sender's
 
 
 class _StoppingQueue(JobsQueue):
-    """A jobs queue whose sends fail: an intake that stops between charging a job and queueing it."""
+    """A jobs queue whose sends fail (SQS unreachable): the job cannot be queued after it was charged."""
 
     def send(self, job: TranscodeJob) -> str:
-        raise ConnectionError("the intake stopped here")
+        raise ConnectionError("SQS is unreachable")
 
 
-def test_a_job_charged_by_a_delivery_that_stopped_is_queued_once_by_a_later_one(market: Market) -> None:
+def test_a_job_that_could_not_be_queued_is_not_charged_and_is_taken_when_sent_again(market: Market) -> None:
     job = market.paid(1)
     body = json.dumps(job.wire(), separators=(",", ":")).encode()
     signature = sign_body(body, SecretStr(market.gateway.key.hex()))
+    credit = market.ledger.balance(market.gateway.address)
     with pytest.raises(ConnectionError):
         take_job(body, signature, market.rules, _StoppingQueue(market.sqs, market.jobs.url))
-    # Delivered again at once: the first delivery may still be queueing it, so this one does not.
-    assert take_job(body, signature, market.rules, market.jobs).message_id is None
     assert market.queued() == []
-    # Later, the claim has lapsed: this delivery queues it, once; another after it finds the message.
-    later = replace(market.rules, now_ms=market.rules.now_ms + (QUEUEING_CLAIM_S + 1) * 1000)
-    message_id = take_job(body, signature, later, market.jobs).message_id
-    assert message_id is not None
-    assert take_job(body, signature, later, market.jobs).message_id == message_id
+    account = market.ledger.balances.get_item(Key={"sender": market.gateway.address})["Item"]
+    assert account["jobs"] == 0 and account["charged"] == 0  # the charge was taken back; the tickets stay credited
+    assert market.ledger.balance(market.gateway.address) > credit
+    # The same body again is not taken as done (it was never queued): its tickets are spent, so the gateway
+    # pays afresh, and that job is charged and queued once.
+    with pytest.raises(ApiError) as refusal:
+        take_job(body, signature, market.rules, market.jobs)
+    assert refusal.value.code == "ticket_replayed"
+    again = json.dumps(market.paid(1).wire(), separators=(",", ":")).encode()
+    again_signature = sign_body(again, SecretStr(market.gateway.key.hex()))
+    assert take_job(again, again_signature, market.rules, market.jobs).message_id is not None
+    assert take_job(again, again_signature, market.rules, market.jobs).message_id is None  # delivered again
     assert len(market.queued()) == 1
     account = market.ledger.balances.get_item(Key={"sender": market.gateway.address})["Item"]
     assert account["jobs"] == 1 and account["charged"] == PRICE.fee(job_pixels(job))  # charged once

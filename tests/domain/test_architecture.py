@@ -28,9 +28,11 @@ ALLOWED: dict[str, set[str]] = {
     "webhooks": {"core", "streams"},  # subscriptions to streams' events; the rest reach it as streams.lifecycle
 }
 # What the worker (a separate container) may take from the library: payloads, names and the log.
-# (and the job URL policy: the worker enforces at connect time what the intake checked as written)
+# (and the job URL policy and its checked HTTP session: the worker enforces at connect time what the intake
+# checked as written)
 WORKER_MAY_IMPORT = ("chalicelib.jobs.models", "chalicelib.jobs.pixels", "chalicelib.jobs.urls",
-                     "chalicelib.streams.profiles", "chalicelib.core.resources", "chalicelib.core.logs")  # fmt: skip
+                     "chalicelib.core.outbound", "chalicelib.streams.profiles", "chalicelib.core.resources",
+                     "chalicelib.core.logs")  # fmt: skip
 
 
 def imports(path: Path) -> set[str]:

@@ -22,12 +22,12 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib.core.outbound import policy_session
 from chalicelib.jobs.models import JobOutput, TranscodeJob, TranscodeResult
 from chalicelib.jobs.urls import UrlPolicy
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 from devstack.footage import REPO_ROOT
 from gpu_worker.encoders import libx264
-from gpu_worker.http import policy_session
 from gpu_worker.worker import Heartbeat, JobQueue, Worker
 from tests import support
 from tests.media import make_segments, probe

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from fractions import Fraction
 
 from hypothesis import given
@@ -9,8 +10,9 @@ from hypothesis import strategies as st
 
 from chalicelib.chain.tickets import UINT256_MAX, expected_value, win_prob_for
 from chalicelib.payments.chainview import CachedChainView, RoundView, SenderFunds
-from chalicelib.payments.models import Price
+from chalicelib.payments.models import ExpirationParams, Price, Quote, TicketParams
 from chalicelib.payments.pricing import credit_for, tickets_needed
+from chalicelib.payments.sender import QuoteBook
 
 wei = st.integers(min_value=1, max_value=10**24)
 
@@ -68,3 +70,42 @@ def test_the_cached_view_serves_from_memory_and_refreshes_behind_the_request() -
     assert view.current_round().number == 4  # the refreshed answer
     now[0] = 40.0
     assert view.current_round().number == 5  # too old to serve: read on the request
+
+
+def _quote(seed: int, created: int = 5, validity: int = 2) -> Quote:
+    params = TicketParams(
+        recipient="0x" + "11" * 20,
+        face_value=10**9,
+        win_prob=win_prob_for(10**6, 10**9),
+        recipient_rand_hash=bytes([seed]) * 32,
+        seed=bytes([seed]) * 32,
+        expiration_params=ExpirationParams(creation_round=created, creation_round_block_hash=b"\1" * 32),
+    )
+    return Quote(
+        ticket_params=params,
+        price=Price(price_per_unit=1, pixels_per_unit=1),
+        valid_through_round=created + validity - 1,
+    )
+
+
+def test_each_thread_holds_its_own_quote_and_counts_its_nonces_up_from_one() -> None:
+    # The orchestrator takes a quote's tickets in nonce order only: one quote per thread keeps them in order.
+    book, orchestrator = QuoteBook(), "0x" + "aa" * 20
+    mine = _quote(1)
+    book.put(orchestrator, mine)
+    assert [book.take_nonces(orchestrator, mine, 3), book.take_nonces(orchestrator, mine, 2)] == [1, 4]
+    seen: list[Quote | None] = []
+    other = threading.Thread(target=lambda: seen.append(book.get(orchestrator, 5)))
+    other.start()
+    other.join()
+    assert seen == [None]  # another thread asks for its own
+    renewed = _quote(2)
+    book.put(orchestrator, renewed)
+    assert book.take_nonces(orchestrator, renewed, 1) == 1  # a new quote's nonces start again at 1
+
+
+def test_a_quote_is_kept_while_its_tickets_can_be_redeemed() -> None:
+    book, orchestrator = QuoteBook(), "0x" + "aa" * 20
+    book.put(orchestrator, _quote(1, created=5, validity=2))
+    assert book.get(orchestrator, 5) is not None and book.get(orchestrator, 6) is not None  # the round after too
+    assert book.get(orchestrator, 7) is None  # past its validity: ask again

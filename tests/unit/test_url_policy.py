@@ -14,12 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from chalicelib.core.outbound import policy_session
 from chalicelib.jobs.models import JobOutput, TranscodeJob
 from chalicelib.jobs.urls import UrlPolicy, UrlRefused, is_public
 from chalicelib.streams.profiles import DEFAULT_PROFILES
 from gpu_worker.encoders import libx264
 from gpu_worker.errors import SourceTooLarge, UrlNotAllowed
-from gpu_worker.http import policy_session
 from gpu_worker.jobs import download_source, process_job
 
 REFUSED = [
