@@ -11,18 +11,24 @@ from chalice.app import Chalice, CORSConfig, Rate, Response, SQSEvent
 from pydantic import ValidationError
 
 from chalicelib.core.clock import now_ms
-from chalicelib.core.errors import ApiError, BadRequest, NotFound, invalid
+from chalicelib.core.errors import ApiError, NotFound, invalid
+from chalicelib.core.health import health as stage_health
+from chalicelib.core.jsonbody import parse_json
 from chalicelib.core.logs import logger
 from chalicelib.core.resources import Role, definitions
 from chalicelib.core.settings import settings
+from chalicelib.dashboard.page import render_dashboard
 from chalicelib.ingest.service import ingest
 from chalicelib.intake.service import quote_for, take_job
 from chalicelib.jobs.signing import SIGNATURE_HEADER
+from chalicelib.openapi.document import served_document
 from chalicelib.payments.redemption import handle_redemptions, requeue_unsettled
 from chalicelib.payments.settlement import handle_usage
 from chalicelib.playback.links import public_base
-from chalicelib.playback.service import Playlist, Redirect
+from chalicelib.playback.service import Playlist, Redirect, SegmentData
 from chalicelib.projections.projector import project_chain_events
+from chalicelib.recordings.ready import handle_remux_results
+from chalicelib.recordings.vod import handle_session_ends
 from chalicelib.results.service import handle_results
 from chalicelib.segments.names import parse_ingest_name
 from chalicelib.streams.lifecycle import sweep_idle
@@ -87,10 +93,7 @@ def _body() -> bytes:
 
 
 def _request_json() -> Any:
-    try:
-        return json.loads(_body() or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("invalid_json", "the body is not valid JSON") from None
+    return parse_json(_body() or b"null")
 
 
 def _require_role(role: Role) -> None:
@@ -102,8 +105,15 @@ def _require_role(role: Role) -> None:
 @api
 def health() -> Response:
     """Liveness: the stage's name and roles."""
+    return _json(stage_health(wiring.settings).wire())
+
+
+@app.route("/openapi.json", methods=["GET"], cors=PUBLIC, content_types=ANY_TYPE)
+@api
+def openapi_document() -> Response:
+    """This stage's API description (OpenAPI 3.1), generated from the payload models: the operations it serves."""
     s = wiring.settings
-    return _json({"status": "ok", "stage": s.stage, "roles": list(s.roles)})
+    return _json(served_document(s.roles, s.public_url, app.routes))
 
 
 # --- Stream API (Livepeer Studio shape) ---------------------------------------------------------
@@ -157,6 +167,19 @@ def delete_stream(stream_id: str) -> Response:
     _require_role("gateway")
     wiring.streams().delete(stream_id, _owner())
     return Response(body="", status_code=204)
+
+
+@app.route("/stream/{stream_id}/sessions", methods=["GET"], content_types=ANY_TYPE)
+@api
+def list_sessions(stream_id: str) -> Response:
+    """Studio's recorded sessions: the stream's sessions, newest first (``?record=true``: recorded ones only)."""
+    _require_role("gateway")
+    request = app.current_request
+    assert request is not None
+    flag = request.query_params.get("record") if request.query_params else None
+    record = (flag or "").lower() in ("true", "1")
+    sessions = wiring.recordings().list_sessions(stream_id, _owner(), _public_base(), record)
+    return _json([session.wire() for session in sessions])
 
 
 # --- Webhooks (Livepeer Studio shape) -------------------------------------------------------------
@@ -234,8 +257,7 @@ def push(stream_key: str, name: str) -> Response:
     """Take a segment (``<seq>.ts`` or ffmpeg's ``index<seq>.ts``) or a pushed playlist; 202."""
     _require_role("gateway")
     outcome = ingest(wiring.gateway(), stream_key, name, _body(), _header("content-duration"))
-    body = {"streamId": outcome.stream_id, "seq": outcome.seq, "status": outcome.status}
-    return _json({**body, "orchestrator": outcome.orchestrator}, 202)
+    return _json(outcome.wire(), 202)
 
 
 @app.route("/live/{stream_key}/{name}", methods=["DELETE"], content_types=ANY_TYPE)
@@ -285,9 +307,10 @@ def _public_base() -> str:
 @app.route("/playback/{playback_id}", methods=["GET"], cors=PUBLIC, content_types=ANY_TYPE)
 @api
 def playback_info(playback_id: str) -> Response:
-    """Studio's playback info, public: ``type: live``, ``meta.live`` 1 while the stream is active, its HLS URL."""
+    """Studio's playback info, public: a stream's (``type: live``, ``meta.live`` 1 while it is active, its HLS URL)
+    or a recorded session's (``type: recording``, its VOD playlist and MP4)."""
     _require_role("gateway")
-    info = wiring.playback().info(playback_id, _public_base())
+    info = wiring.recordings().info(playback_id, _public_base())
     headers: dict[str, str | list[str]] = {"Content-Type": "application/json", "Cache-Control": "no-cache"}
     return Response(body=json.dumps(info.wire()), status_code=200, headers=headers)
 
@@ -325,6 +348,95 @@ def player_asset(name: str) -> Response:
     return Response(body=asset.text, status_code=200, headers=headers)
 
 
+# --- Dashboard ------------------------------------------------------------------------------------
+
+
+@app.route("/dashboard", methods=["GET"], content_types=ANY_TYPE)
+@api
+def dashboard_page() -> Response:
+    """The operator's dashboard page: streams, orchestrators, payments and a plot over the last hour.
+
+    The page holds no data: it asks for an API key (kept in the tab's sessionStorage) and reads ``/dashboard/data``.
+    """
+    _require_role("gateway")
+    page = render_dashboard(wiring.dashboard_assets())
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": page.policy,
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+    }
+    return Response(body=page.html, status_code=200, headers=headers)
+
+
+@app.route("/dashboard/data", methods=["GET"], content_types=ANY_TYPE)
+@api
+def dashboard_data() -> Response:
+    """The dashboard's numbers: the caller's streams with their health, and the network as this gateway sees it.
+
+    Only the caller's own streams are listed; orchestrators, payments and the per-minute series are this gateway's.
+    """
+    _require_role("gateway")
+    data = wiring.dashboard().data(_owner(), now_ms())
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+    return Response(body=json.dumps(data.wire()), status_code=200, headers=headers)
+
+
+@app.route("/dashboard/assets/{name}", methods=["GET"], content_types=ANY_TYPE)
+@api
+def dashboard_asset(name: str) -> Response:
+    """The dashboard's script and style; a year's cache for ``?v=<version>``."""
+    _require_role("gateway")
+    asset = wiring.dashboard_assets().get(name)
+    request = app.current_request
+    assert request is not None
+    version = request.query_params.get("v") if request.query_params else None
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": asset.content_type,
+        "Cache-Control": asset.cache_control(version),
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body=asset.text, status_code=200, headers=headers)
+
+
+# --- Recordings -----------------------------------------------------------------------------------
+
+
+def _served(served: Playlist | Redirect | SegmentData) -> Response:
+    if isinstance(served, Playlist):
+        return _playlist(served.text)
+    if isinstance(served, Redirect):
+        return Response(body="", status_code=302, headers={"Location": served.url})
+    headers: dict[str, str | list[str]] = {"Content-Type": "video/mp2t", "Cache-Control": "max-age=3600"}
+    return Response(body=served.data, status_code=200, headers=headers)
+
+
+@app.route("/recordings/{session_id}/index.m3u8", methods=["GET"], cors=PUBLIC, content_types=ANY_TYPE)
+@api
+def recording_playlist(session_id: str) -> Response:
+    """A recorded session's VOD master playlist: every rendition and the source."""
+    _require_role("gateway")
+    return _served(wiring.recordings().file(session_id, "index.m3u8"))
+
+
+@app.route("/recordings/{session_id}/output.mp4", methods=["GET"], cors=PUBLIC, content_types=ANY_TYPE)
+@api
+def recording_mp4(session_id: str) -> Response:
+    """A recorded session's MP4: a redirect to it in the media bucket (presigned)."""
+    _require_role("gateway")
+    return _served(wiring.recordings().file(session_id, "output.mp4"))
+
+
+@app.route("/recordings/{session_id}/{rendition}/{file}", methods=["GET"], cors=PUBLIC, content_types=ANY_TYPE)
+@api
+def recording_file(session_id: str, rendition: str, file: str) -> Response:
+    """A recorded rendition's VOD media playlist (``index.m3u8``) or one of its segments (``<seq>.ts``)."""
+    _require_role("gateway")
+    return _served(wiring.recordings().rendition_file(session_id, rendition, file))
+
+
 # --- Orchestrator intake ------------------------------------------------------------------------
 
 
@@ -334,12 +446,7 @@ def intake() -> Response:
     """Take a transcode job from a gateway and queue it for this orchestrator's workers; 202."""
     _require_role("orchestrator")
     taken = take_job(_body(), _header(SIGNATURE_HEADER.lower()), wiring.intake_rules(), wiring.jobs_queue())
-    body: dict[str, Any] = {"jobId": taken.job.job_id, "messageId": taken.message_id}
-    if taken.ticket_params_spent:
-        body["ticketParamsSpent"] = True
-    if taken.renewed is not None:
-        body["quote"] = taken.renewed.wire()
-    return _json(body, 202)
+    return _json(taken.answer().wire(), 202)
 
 
 @app.route("/orchestrator/ticket-params", methods=["GET"], content_types=ANY_TYPE)
@@ -361,7 +468,14 @@ if settings().has_role("gateway"):
     def on_result(event: SQSEvent) -> dict[str, Any]:
         """A result manifest landed in S3: settle its segment. Failed records are retried."""
         return dict(
-            handle_results(event.to_dict(), wiring.media(), wiring.segments(), wiring.streams(), wiring.stream_events())
+            handle_results(
+                event.to_dict(),
+                wiring.media(),
+                wiring.segments(),
+                wiring.streams(),
+                wiring.stream_events(),
+                wiring.tally(),
+            )
         )
 
     @app.schedule(Rate(1, unit=Rate.MINUTES))
@@ -369,7 +483,7 @@ if settings().has_role("gateway"):
         """Mark streams with no segment for a while as inactive; each emits stream.idle."""
         after_s = wiring.settings.stream_idle_after_s
         idle_after_ms = None if after_s is None else int(after_s * 1000)
-        idle = sweep_idle(wiring.streams(), wiring.stream_events(), now_ms(), idle_after_ms)
+        idle = sweep_idle(wiring.streams(), wiring.stream_events(), now_ms(), idle_after_ms, wiring.session_tracker())
         if idle:
             logger.info("streams now idle", streams=idle)
 
@@ -377,6 +491,18 @@ if settings().has_role("gateway"):
     def on_webhook_delivery(event: SQSEvent) -> dict[str, Any]:
         """Post queued webhook events, signed; a failed attempt is queued again with backoff, not raised."""
         return dict(handle_deliveries(event.to_dict(), wiring.webhook_deliverer()))
+
+    @app.on_sqs_message(
+        queue=settings().queue_name("sessionends"), batch_size=definitions().queues["sessionends"].batch_size
+    )
+    def on_session_end(event: SQSEvent) -> dict[str, Any]:
+        """A stream went idle: settle its session; a recorded one gets its VOD playlists and its MP4 queued."""
+        return dict(handle_session_ends(event.to_dict(), wiring.session_ends()))
+
+    @app.on_sqs_message(queue=settings().queue_name("recorded"), batch_size=definitions().queues["recorded"].batch_size)
+    def on_recording_remuxed(event: SQSEvent) -> dict[str, Any]:
+        """The recorder's manifest landed in S3: the recording is ready (recording.ready, once) or failed."""
+        return dict(handle_remux_results(event.to_dict(), wiring.recorded_sessions()))
 
 
 if settings().has_role("orchestrator") and settings().mode == "onchain":

@@ -22,7 +22,10 @@ from chalicelib.core.identity import address_of
 from chalicelib.core.outbound import Resolver, policy_session, system_resolver
 from chalicelib.core.resources import queue_name
 from chalicelib.core.settings import OrchestratorEndpoint, Settings, settings
+from chalicelib.core.static import StaticAssets
 from chalicelib.core.urls import UrlPolicy
+from chalicelib.dashboard.assets import PACKAGED as DASHBOARD_ASSETS
+from chalicelib.dashboard.service import Dashboard
 from chalicelib.dispatch.candidates import on_chain_candidates
 from chalicelib.dispatch.health import HealthBook
 from chalicelib.ingest.service import Gateway
@@ -40,9 +43,16 @@ from chalicelib.projections.cursor import CursorStore
 from chalicelib.projections.queue import ChainEventQueue
 from chalicelib.projections.store import ProjectionStore
 from chalicelib.projections.view import ProjectedChainView
+from chalicelib.recordings.queue import PayloadQueue
+from chalicelib.recordings.ready import RecordedSessions
+from chalicelib.recordings.service import Recordings
+from chalicelib.recordings.sessions import SessionTracker
+from chalicelib.recordings.store import SessionStore
+from chalicelib.recordings.vod import SessionEnds
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.store import SegmentStore
-from chalicelib.streams.lifecycle import NO_EVENTS, StreamEvents
+from chalicelib.segments.tally import OrchestratorTally
+from chalicelib.streams.lifecycle import NO_EVENTS, NO_SESSIONS, StreamEvents, StreamSessions
 from chalicelib.streams.store import StreamStore
 from chalicelib.webhooks.delivery import Deliverer
 from chalicelib.webhooks.deliverylog import DeliveryLog
@@ -100,6 +110,10 @@ class Wiring:
     def segments(self) -> SegmentStore:
         """The ``segments`` table (the segment ledger)."""
         return SegmentStore(aws.table(self.settings.name("segments")))
+
+    def tally(self) -> OrchestratorTally:
+        """The ``tallies`` table: what each orchestrator did with this gateway's segments."""
+        return OrchestratorTally(aws.table(self.settings.name("tallies")))
 
     def apikeys(self) -> ApiKeyStore:
         """The ``apikeys`` table."""
@@ -259,6 +273,8 @@ class Wiring:
             payer=self.payer(),
             health=self.health(),
             events=self.stream_events(),
+            sessions=self.session_tracker(),
+            tally=self.tally(),
         )
 
     def health(self) -> HealthBook:
@@ -295,6 +311,25 @@ class Wiring:
     def player_assets(self) -> PlayerAssets:
         """The player page's static files in the bundle (hls.js among them), read once per process."""
         return PACKAGED
+
+    # --- The dashboard (gateway) ----------------------------------------------------------------------
+
+    def dashboard(self) -> Dashboard:
+        """What the dashboard reads: streams, the ledger, the tallies, the health book, and the projections."""
+        onchain = self.settings.mode == "onchain"
+        return Dashboard(
+            self.settings,
+            self.streams(),
+            self.segments(),
+            self.tally(),
+            self.health(),
+            chain=self.projected_view() if onchain else None,
+            sender=self.address() if onchain else None,
+        )
+
+    def dashboard_assets(self) -> StaticAssets:
+        """The dashboard page's script and style in the bundle, read once per process."""
+        return DASHBOARD_ASSETS
 
     # --- Webhooks (gateway) -------------------------------------------------------------------------
 
@@ -354,4 +389,41 @@ class Wiring:
             policy,
             self.settings.webhook_timeout_s,
             self.clock,
+        )
+
+    # --- Sessions and recordings (gateway) -----------------------------------------------------------
+
+    def sessions(self) -> SessionStore:
+        """The ``sessions`` table."""
+        return SessionStore(aws.table(self.settings.name("sessions")))
+
+    def session_tracker(self) -> StreamSessions:
+        """Where streams' sessions open and end: the ``sessions`` table on a gateway, nowhere elsewhere."""
+        if not self.settings.has_role("gateway"):
+            return NO_SESSIONS
+        return SessionTracker(
+            self.sessions(), self.streams(), lambda: PayloadQueue(aws.sqs(), self.queue_url("sessionends"))
+        )
+
+    def session_ends(self) -> SessionEnds:
+        """What the ``sessionends`` handler needs: settling ended sessions, writing recordings, queueing MP4s."""
+        return SessionEnds(
+            self.settings,
+            self.sessions(),
+            self.streams(),
+            self.segments(),
+            self.media(),
+            lambda: PayloadQueue(aws.sqs(), self.queue_url("recordings")),
+        )
+
+    def recorded_sessions(self) -> RecordedSessions:
+        """What the ``recorded`` handler needs: the recorder's manifests move recordings and emit recording.ready."""
+        return RecordedSessions(
+            self.sessions(), self.streams(), self.media(), self.stream_events(), self.settings.public_url
+        )
+
+    def recordings(self) -> Recordings:
+        """The recordings' API: sessions, recorded sessions' playback info and files."""
+        return Recordings(
+            self.settings, self.sessions(), self.streams(), self.segments(), self.media(), self.playback()
         )

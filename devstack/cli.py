@@ -29,7 +29,9 @@ def up(
     gateway_port: int = 8000,
     orch_a_port: int = 8001,
     orch_b_port: int = 8002,
-    workers: Annotated[bool, typer.Option(help="Start a gpu_worker per orchestrator.")] = True,
+    workers: Annotated[
+        bool, typer.Option(help="Start a gpu_worker per orchestrator, and the gateway's recorder.")
+    ] = True,
     schedule_every: Annotated[float | None, typer.Option(help="Fire every schedule this often (s).")] = None,
     chain: Annotated[bool, typer.Option(help="Start Anvil and deploy the protocol contracts.")] = True,
     chain_port: int = 8545,

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from statistics import mean
+from typing import Any
 
 import requests
 from rich.console import Console
@@ -23,13 +24,16 @@ from chalicelib.segments.models import SegmentRecord, SegmentStatus
 from chalicelib.segments.store import SegmentStore
 from devstack.footage import bigbuckbunny
 from devstack.payments import payments_table, wait_for_payments
-from devstack.stack import LocalStack
+from devstack.stack import ONCHAIN_SCHEDULE_S, LocalStack
 
 console = Console()
 CLIP_SECONDS = 5.3
 SEGMENT_SECONDS = 2
 # More segments than a demo of at most 50 loops pushes, so that one query returns them all.
 MAX_SEGMENTS = 1000
+# The stream goes idle three segments after the push ends and the demo's stack sweeps every few seconds (a stack
+# `make up --offchain` started sweeps every minute): the recording is ready well within this.
+RECORDING_WAIT_S = 120
 
 
 @contextmanager
@@ -44,7 +48,8 @@ def running_stack(state_dir: Path, onchain: bool) -> Iterator[LocalStack]:
         console.print(f"using the running local stack at {running.gateway_url}")
         yield running
         return
-    stack = LocalStack(state_dir, onchain=onchain)
+    # Schedules (the idle sweep among them) every few seconds, on chain or off: the recording follows the push.
+    stack = LocalStack(state_dir, onchain=onchain, schedule_every=ONCHAIN_SCHEDULE_S)
     what = "Anvil with the protocol, 2 orchestrators registered on chain" if onchain else "2 orchestrators"
     with console.status(f"starting the local stack (moto, {what}, a gateway, 2 workers)"):
         stack.start()
@@ -127,12 +132,39 @@ def rendition_table(records: list[SegmentRecord]) -> Table:
     return table
 
 
+def wait_for_recording(http: requests.Session, gateway_url: str, stream_id: str) -> dict[str, Any] | None:
+    """Wait for the stream's session to go idle and its recording to be made; return the session (None: not yet)."""
+    deadline = time.monotonic() + RECORDING_WAIT_S
+    while time.monotonic() < deadline:
+        response = http.get(f"{gateway_url}/stream/{stream_id}/sessions", timeout=30)
+        response.raise_for_status()
+        sessions = response.json()
+        if sessions and sessions[0].get("recordingStatus") in ("ready", "failed"):
+            found: dict[str, Any] = sessions[0]
+            return found
+        time.sleep(1)
+    return None
+
+
+def show_recording(http: requests.Session, gateway_url: str, stream_id: str) -> None:
+    """Print the recording's links once the stream went idle and its MP4 was made."""
+    with console.status("waiting for the recording: the stream goes idle, then its VOD playlists and MP4 are made"):
+        session = wait_for_recording(http, gateway_url, stream_id)
+    if session is None:
+        console.print(f"the recording is not ready yet: GET {gateway_url}/stream/{stream_id}/sessions lists it")
+    elif session["recordingStatus"] == "failed":
+        console.print(f"[red]the recording failed: {session.get('recordingError')}[/red]")
+    else:
+        console.print(f"recorded: [bold]{session['recordingUrl']}[/bold] (VOD) and [bold]{session['mp4Url']}[/bold]")
+        console.print(f"  its player page: {player_url(gateway_url, session['id'])}")
+
+
 def run(state_dir: Path, exit_when_done: bool, loops: int, onchain: bool = True) -> None:
     """The whole demo."""
     with running_stack(state_dir, onchain) as stack:
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {stack.api_key}"
-        response = http.post(stack.gateway_url + "/stream", json={"name": "demo"}, timeout=30)
+        response = http.post(stack.gateway_url + "/stream", json={"name": "demo", "record": True}, timeout=30)
         response.raise_for_status()
         stream = response.json()
         playback = hls_url(stack.gateway_url, stream["playbackId"])
@@ -161,6 +193,8 @@ def run(state_dir: Path, exit_when_done: bool, loops: int, onchain: bool = True)
             console.print(payments_table(report))
         console.print(f"\nwatch it: [bold]{watch}[/bold] (the player page a broadcaster shares)")
         console.print(f"play it: [bold]{playback}[/bold]\n  e.g. ffplay {playback}")
+        console.print(f"the dashboard: [bold]{stack.gateway_url}/dashboard[/bold] (the API key: {stack.api_key})")
+        show_recording(http, stack.gateway_url, stream["id"])
         if exit_when_done:
             return
         console.print("serving until Ctrl-C")

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from chalice.app import Chalice
-from chalice.local import LambdaContext, LambdaEventConverter, LocalChalice, RouteMatcher
+from chalice.local import LambdaContext, LambdaEventConverter, LocalChalice, MatchResult, RouteMatcher
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import BaseWSGIServer
 
@@ -86,7 +86,7 @@ class Front:
         self.app = thread_safe(app)
         self.config = config or FrontConfig()
         # No binary types: the converter leaves the body to us, and we encode every one.
-        self.converter = LambdaEventConverter(RouteMatcher(list(app.routes)))
+        self.converter = LambdaEventConverter(ResourceMatcher(list(app.routes)))
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         """Serve one request (WSGI) and write one access line."""
@@ -123,7 +123,9 @@ class Front:
             return _json(413, {"message": "Request Entity Too Large", "code": "payload_too_large"}, Connection="close")
         headers = _multi_value_headers(environ)
         try:
-            event = self.converter.create_lambda_event(method, path, {k: v[-1] for k, v in headers.items()})
+            event = self.converter.create_lambda_event(
+                method, _raw_path(environ, path), {k: v[-1] for k, v in headers.items()}
+            )
         except ValueError:  # no resource matches: what API Gateway answers
             return _json(403, {"message": "Missing Authentication Token"})
         resource = event["requestContext"]["resourcePath"]
@@ -207,6 +209,46 @@ class Front:
                 "userAgent": headers.get("user-agent", [None])[-1],
             },
         )
+
+
+class ResourceMatcher(RouteMatcher):
+    """chalice's matcher, matching the raw (still percent-encoded) path segment by segment, as API Gateway does.
+
+    chalice's own parses the decoded path as a URL, so a path parameter holding an encoded ``?``, ``#``, ``;``
+    or ``/`` is cut there and the request reaches another resource (``GET /stream/%3Fx`` listed the streams).
+    Here each segment is decoded only once matched, literal segments are compared decoded, and a parameter
+    never matches an empty segment. Resources are tried in chalice's order: literal segments first.
+    """
+
+    def match_route(self, url: str) -> MatchResult:
+        path = url.split("?", 1)[0]
+        if path != "/" and path.endswith("/"):  # API Gateway drops the trailing slash
+            path = path[:-1]
+        parts = path.split("/")
+        for route in self.route_urls:
+            patterns = route.split("/")
+            if len(patterns) != len(parts):
+                continue
+            captured: dict[str, str] = {}
+            for raw, pattern in zip(parts, patterns, strict=True):
+                value = unquote(raw)
+                if pattern.startswith("{") and pattern.endswith("}") and value:
+                    captured[pattern[1:-1]] = value
+                elif value != pattern:
+                    break
+            else:
+                return MatchResult(route, captured, {})
+        raise ValueError(f"No matching route found for: {url}")
+
+
+def _raw_path(environ: Environ, decoded: str) -> str:
+    """The request's path as sent (percent-encoding kept), without its query."""
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if not target or not str(target).isascii():  # raw UTF-8 in a request line (not valid HTTP): as decoded
+        return quote(decoded, safe="/")
+    if "://" in target.split("?", 1)[0]:  # absolute-form request target
+        target = urlsplit(target).path or "/"
+    return str(target).split("?", 1)[0] or "/"
 
 
 def _multi_value_headers(environ: Environ) -> dict[str, list[str]]:

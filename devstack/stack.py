@@ -303,11 +303,14 @@ class LocalStack:
         return cmd
 
     def _start_workers(self) -> None:
+        """Each orchestrator's worker, and the gateway's recorder (the MP4s of recorded sessions)."""
         for spec in self.orchestrators:
             self._processes.spawn(f"worker-{spec.name}", [sys.executable, "-m", "gpu_worker"], self.env_for(spec.name))
+        recorder = [sys.executable, "-m", "gpu_worker.recorder"]
+        self._processes.spawn(f"recorder-{self.gateway.name}", recorder, self.env_for(self.gateway.name))
         time.sleep(0.5)
-        for spec in self.orchestrators:
-            if (ended := self._processes.exited(f"worker-{spec.name}")) is not None:
+        for name in [*(f"worker-{spec.name}" for spec in self.orchestrators), f"recorder-{self.gateway.name}"]:
+            if (ended := self._processes.exited(name)) is not None:
                 log.warning("%s", ended)
 
     def _register_api_key(self) -> None:

@@ -55,3 +55,24 @@ class WorkerSettings(BaseSettings):
     max_jobs: int = Field(default=0, ge=0)
     worker_id: str = Field(default_factory=_default_worker_id)
     log_level: str = "INFO"
+
+
+class RecorderSettings(BaseSettings):
+    """How one recorder process runs (``python -m gpu_worker.recorder``). Environment: ``LP_RECORDER_`` + name."""
+
+    model_config = SettingsConfigDict(env_prefix="LP_RECORDER_", extra="ignore")
+
+    # The gateway's ``recordings`` queue: its URL, or its name (default: the stage's, e.g. lp-dev-recordings).
+    queue_url: str | None = None
+    queue_name: str | None = None
+    stage: str = Field(default="dev", validation_alias="LP_STAGE")
+    resource_prefix: str | None = Field(default=None, validation_alias="LP_RESOURCE_PREFIX")
+    region: str = Field(default="us-east-1", validation_alias="LP_REGION")
+    wait_time_s: int = Field(default=20, ge=0, le=20)
+    heartbeat_fraction: float = Field(default=1 / 3, gt=0, lt=1)
+    retry_delay_s: float = Field(default=5.0, ge=0)
+    # Where MP4s are made before they are uploaded (default: the system's temporary folder).
+    work_dir: str | None = None
+    max_jobs: int = Field(default=0, ge=0)
+    recorder_id: str = Field(default_factory=_default_worker_id)
+    log_level: str = "INFO"

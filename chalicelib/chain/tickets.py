@@ -19,7 +19,7 @@ from coincurve import PrivateKey, PublicKey
 from Crypto.Hash import keccak as _keccak256
 from eth_typing import ChecksumAddress
 from eth_utils.address import is_hex_address, to_checksum_address
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 UINT256_MAX = 2**256 - 1
 #: Bytes hashed for a ticket: two addresses, four words, 64 bytes of auxData.
@@ -56,8 +56,15 @@ Bytes32 = Annotated[
     bytes,
     BeforeValidator(_as_bytes32),
     PlainSerializer(lambda b: "0x" + b.hex(), return_type=str, when_used="json"),
+    # On the wire: 32 bytes as hex, 0x-prefixed when this side writes them.
+    WithJsonSchema({"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{64}$"}, mode="validation"),
+    WithJsonSchema({"type": "string", "pattern": "^0x[0-9a-f]{64}$"}, mode="serialization"),
 ]
-Address = Annotated[ChecksumAddress, BeforeValidator(_as_address)]
+Address = Annotated[
+    ChecksumAddress,
+    BeforeValidator(_as_address),
+    WithJsonSchema({"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}),
+]
 Uint256 = Annotated[int, Field(ge=0, le=UINT256_MAX)]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, Field, ValidationError
+
+from chalicelib.core.models import ApiModel
 
 
 class ApiError(Exception):
@@ -100,3 +102,37 @@ def invalid(code: str, message: str, error: ValidationError) -> Unprocessable:
     issues = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in error.errors()]
     lines = [f"{issue['loc']}: {issue['msg']}" if issue["loc"] else issue["msg"] for issue in issues]
     return Unprocessable(code, message, messages=lines, errors=issues)
+
+
+class FieldIssue(ApiModel):
+    """One failing field of a request body (``invalid_body`` and the like)."""
+
+    loc: str = Field(description="The field's path, dot-separated (`profiles.0.width`); empty for the body itself.")
+    msg: str = Field(description="Why the value was refused.")
+
+
+class ErrorInfo(ApiModel):
+    """Our error object: a stable code to act on, a message to show, and details some codes add."""
+
+    # Details vary by code (`reason`, `tried`, ...): documented ones are listed, others are let through.
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(
+        description="Stable machine-readable code (`stream_not_found`, `invalid_body`, ...): branch on this, "
+        "not on the message or the status alone.",
+        examples=["stream_not_found"],
+    )
+    message: str = Field(description="A human-readable explanation; its wording may change.")
+    errors: list[FieldIssue] | None = Field(
+        default=None, description="For a body that does not match the schema: each failing field and why."
+    )
+    reason: str | None = Field(
+        default=None, description="For a refused URL: which rule of the address policy refused it."
+    )
+
+
+class ErrorBody(ApiModel):
+    """Every 4xx (and 503) answer's JSON body: Livepeer Studio's `errors` beside our `error`."""
+
+    errors: list[str] = Field(description="Livepeer Studio's error lines, for clients written against Studio.")
+    error: ErrorInfo = Field(description="The error's stable code, message and details.")

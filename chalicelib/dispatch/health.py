@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,6 +20,17 @@ if TYPE_CHECKING:
 STRIKES_TO_REST = 3
 REST_MS = 30_000
 CACHE_S = 1.0
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An orchestrator with strikes: how many, the last one's time and reason, and whether it rests now."""
+
+    address: str
+    strikes: int
+    last_failure: int
+    reason: str
+    resting: bool
 
 
 class HealthBook:
@@ -52,6 +64,17 @@ class HealthBook:
             strikes, last = records.get(address.lower(), (0, 0))
             if strikes >= STRIKES_TO_REST and now_ms - last < REST_MS:
                 out.add(address.lower())
+        return out
+
+    def standing(self, now_ms: int) -> dict[str, Standing]:
+        """Every orchestrator with strikes, by lower-case address (read afresh: for people, not the hot path)."""
+        items = self._table.scan(ConsistentRead=True).get("Items", [])
+        out = {}
+        for item in items:
+            address = str(item["address"])
+            strikes, last = int(str(item.get("strikes", 0))), int(str(item.get("lastFailure", 0)))
+            resting = strikes >= STRIKES_TO_REST and now_ms - last < REST_MS
+            out[address] = Standing(address, strikes, last, str(item.get("reason", "")), resting)
         return out
 
     def _records(self) -> dict[str, tuple[int, int]]:

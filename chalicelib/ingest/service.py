@@ -9,10 +9,12 @@ from functools import partial
 from typing import Literal
 
 import requests
+from pydantic import ConfigDict, Field
 
 from chalicelib.core.clock import now_ms
 from chalicelib.core.errors import Conflict, Unprocessable
 from chalicelib.core.logs import log_context, logger
+from chalicelib.core.models import ApiModel
 from chalicelib.core.settings import OrchestratorEndpoint, Settings
 from chalicelib.dispatch.candidates import healthy
 from chalicelib.dispatch.health import HealthBook
@@ -28,7 +30,8 @@ from chalicelib.segments.media_keys import source_key
 from chalicelib.segments.models import SegmentStatus
 from chalicelib.segments.names import PlaylistName, parse_ingest_name, segment_durations
 from chalicelib.segments.store import SegmentStore
-from chalicelib.streams.lifecycle import NO_EVENTS, StreamEvents, stream_started
+from chalicelib.segments.tally import OrchestratorTally
+from chalicelib.streams.lifecycle import NO_EVENTS, NO_SESSIONS, StreamEvents, StreamSessions, stream_started
 from chalicelib.streams.models import StreamRecord
 from chalicelib.streams.store import StreamStore
 
@@ -36,14 +39,24 @@ MAX_PLAYLIST_BYTES = 256 * 1024
 MAX_DECLARED_DURATION_MS = 60_000
 
 
-@dataclass(frozen=True)
-class IngestOutcome:
-    """What happened to an upload, for the 202 body."""
+class IngestOutcome(ApiModel):
+    """What happened to an upload: the 202 body of a push (every field present, null where none applies)."""
 
-    stream_id: str
-    seq: int | None
-    status: Literal["accepted", "duplicate", "playlist"]
-    orchestrator: str | None = None
+    model_config = ConfigDict(frozen=True)
+
+    stream_id: str = Field(description="The id of the stream the stream key belongs to.")
+    seq: int | None = Field(description="The segment's sequence number; null for a pushed playlist.")
+    status: Literal["accepted", "duplicate", "playlist"] = Field(
+        description="`accepted`: stored and sent to an orchestrator; `duplicate`: this sequence number was taken "
+        "before (nothing changed); `playlist`: a pushed playlist, whose durations were noted."
+    )
+    orchestrator: str | None = Field(
+        default=None, description="The address of the orchestrator transcoding the segment, when one was chosen."
+    )
+
+    def wire(self) -> dict[str, object]:
+        """The JSON body: every field, null included (``seq`` is null for a playlist)."""
+        return self.model_dump(mode="json", by_alias=True)
 
 
 @dataclass
@@ -65,6 +78,10 @@ class Gateway:
     health: HealthBook | None = None
     # Where the stream's lifecycle events go (stream.started: the webhooks).
     events: StreamEvents = NO_EVENTS
+    # Where the stream's sessions are kept (opened here by a start; ``recordings``).
+    sessions: StreamSessions = NO_SESSIONS
+    # What each orchestrator took, and the tickets that paid it (the dashboard's numbers).
+    tally: OrchestratorTally | None = None
 
     def signer(self) -> Callable[[bytes], str] | None:
         """Signs a job body with this gateway's key (orchestrators take signed jobs only); None without one."""
@@ -117,12 +134,17 @@ def _take_segment(gw: Gateway, stream: StreamRecord, seq: int, body: bytes, dura
     if not gw.segments.claim(stream.id, seq, key, len(body), received_at, duration_ms, also=[counted]):
         existing = gw.segments.get(stream.id, seq)
         if existing is None or existing.status != SegmentStatus.RECEIVED:
-            return IngestOutcome(stream.id, seq, "duplicate", existing.orchestrator if existing else None)
+            return IngestOutcome(
+                stream_id=stream.id,
+                seq=seq,
+                status="duplicate",
+                orchestrator=existing.orchestrator if existing else None,
+            )
         # Claimed before but never sent (a crash, or no orchestrator took it): store and send now.
     gw.media.put(key, body)
     if gw.streams.touch(stream.id, seq, received_at, duration_ms):
         # The first segment since the stream was idle (or ever): one event per such transition.
-        stream_started(gw.events, stream, received_at)
+        stream_started(gw.events, stream, received_at, seq, gw.sessions)
     chosen = send(
         lambda address: build_job(
             media=gw.media,
@@ -149,10 +171,12 @@ def _take_segment(gw: Gateway, stream: StreamRecord, seq: int, body: bytes, dura
     )
     tickets = gw.payer.tickets_paid(job_id(stream.id, seq)) if gw.payer is not None else None
     gw.segments.mark_dispatched(stream.id, seq, chosen.address, job_id(stream.id, seq), tickets)
+    if gw.tally is not None:
+        gw.tally.dispatched(chosen.address, tickets, now_ms())
     if stream.orchestrator != chosen.address:
         gw.streams.set_orchestrator(stream.id, chosen.address)
     logger.info("segment accepted", orchestrator=chosen.address, bytes=len(body))
-    return IngestOutcome(stream.id, seq, "accepted", chosen.address)
+    return IngestOutcome(stream_id=stream.id, seq=seq, status="accepted", orchestrator=chosen.address)
 
 
 def _take_playlist(gw: Gateway, stream: StreamRecord, body: bytes) -> IngestOutcome:
@@ -166,4 +190,4 @@ def _take_playlist(gw: Gateway, stream: StreamRecord, body: bytes) -> IngestOutc
         raise Unprocessable("invalid_playlist", "a playlist starts with #EXTM3U")
     for seq, duration_ms in segment_durations(text).items():
         gw.segments.set_declared_duration(stream.id, seq, duration_ms)
-    return IngestOutcome(stream.id, None, "playlist")
+    return IngestOutcome(stream_id=stream.id, seq=None, status="playlist")

@@ -10,17 +10,15 @@ each bad payment is a 402 with its own code, and a job the sender's balance cann
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from eth_utils.address import is_address
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from chalicelib.core.errors import (
     ApiError,
-    BadRequest,
     Forbidden,
     NotFound,
     PaymentRequired,
@@ -28,7 +26,9 @@ from chalicelib.core.errors import (
     Unprocessable,
     invalid,
 )
+from chalicelib.core.jsonbody import parse_json
 from chalicelib.core.logs import log_context, logger
+from chalicelib.core.models import ApiModel
 from chalicelib.intake.queue import JobsQueue
 from chalicelib.jobs.models import JobCharge, TranscodeJob
 from chalicelib.jobs.signing import SIGNATURE_HEADER, signer_of
@@ -67,10 +67,7 @@ class IntakeRules:
 
 def parse_job(body: bytes) -> PaidJob:
     """Parse and validate a job body, or raise a 4xx error naming what is wrong."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("invalid_json", "the body is not JSON") from None
+    data = parse_json(body)
     try:
         return PaidJob.model_validate(data)
     except ValidationError as error:
@@ -123,6 +120,36 @@ class Taken(NamedTuple):
     # A ticket won: the gateway must not pay from these ticket parameters again (``ticket_params_spent``).
     ticket_params_spent: bool = False
     renewed: Quote | None = None
+
+    def answer(self) -> JobAccepted:
+        """The 202 body telling the gateway what was taken."""
+        return JobAccepted(
+            job_id=self.job.job_id,
+            message_id=self.message_id,
+            ticket_params_spent=self.ticket_params_spent,
+            quote=self.renewed,
+        )
+
+
+class JobAccepted(ApiModel):
+    """`POST /orchestrator/jobs`'s 202 answer: the job is queued for this orchestrator's workers."""
+
+    job_id: str = Field(description="The job's id (its stream and sequence number).")
+    message_id: str | None = Field(
+        description="The jobs queue's message id; null for a paid job delivered again (its first delivery queued it)."
+    )
+    ticket_params_spent: bool = Field(
+        default=False,
+        description="Present, and true, when a ticket won: pay no more tickets from these ticket parameters.",
+    )
+    quote: Quote | None = Field(
+        default=None,
+        description="A fresh quote, when the one paid from is spent or from an older round: pay the next jobs from it.",
+    )
+
+    def wire(self) -> dict[str, object]:
+        """The JSON body: ``messageId`` always (null when none), the others only when they say something."""
+        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
 
 
 def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: JobsQueue) -> Taken:

@@ -21,9 +21,9 @@ def job_id(stream_id: str, seq: int) -> str:
 class JobOutput(ApiModel):
     """Where the worker puts one rendition: a presigned PUT URL for the object key."""
 
-    profile: Profile
-    key: str
-    upload_url: str
+    profile: Profile = Field(description="The rendition to make.")
+    key: str = Field(description="The rendition's object key in the gateway's media bucket.")
+    upload_url: str = Field(description="A presigned PUT URL for that key.")
 
 
 class JobCharge(ApiModel):
@@ -31,30 +31,36 @@ class JobCharge(ApiModel):
     ``price_per_unit`` wei per ``pixels_per_unit``. It travels with the job to the worker and back in the usage
     report, so settling needs no record of it (the intake sets it; a gateway's value is never kept)."""
 
-    pixels: Annotated[int, Field(ge=0)]
-    fee: Annotated[int, Field(ge=0)]
-    price_per_unit: Annotated[int, Field(ge=0)]
-    pixels_per_unit: Annotated[int, Field(gt=0)]
+    pixels: Annotated[int, Field(ge=0, description="The output pixels charged for.")]
+    fee: Annotated[int, Field(ge=0, description="The fee charged, in wei.")]
+    price_per_unit: Annotated[int, Field(ge=0, description="Wei per `pixelsPerUnit` pixels.")]
+    pixels_per_unit: Annotated[int, Field(gt=0, description="The pixels the price is for.")]
 
 
 class TranscodeJob(ApiModel):
     """One segment to transcode: sent by the gateway to an orchestrator's intake, then queued."""
 
-    job_id: str
-    stream_id: str
-    seq: Annotated[int, Field(ge=0)]
-    source_url: str
-    source_bytes: Annotated[int, Field(ge=1)]
-    duration_ms: Annotated[int, Field(ge=0)] | None = None
-    outputs: Annotated[list[JobOutput], Field(max_length=9)]
-    result_key: str
-    result_url: str
-    orchestrator: str
-    created_at: int
+    job_id: str = Field(description="`<streamId>/<seq>`: the same on every retry.")
+    stream_id: str = Field(description="The segment's stream.")
+    seq: Annotated[int, Field(ge=0, description="The segment's sequence number.")]
+    source_url: str = Field(description="A presigned GET URL of the source segment.")
+    source_bytes: Annotated[int, Field(ge=1, description="The source segment's size in bytes.")]
+    duration_ms: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="The segment's duration as the broadcaster declared it (ms)."
+    )
+    outputs: Annotated[list[JobOutput], Field(max_length=9, description="The renditions to make.")]
+    result_key: str = Field(description="The result manifest's object key.")
+    result_url: str = Field(description="A presigned PUT URL for the result manifest.")
+    orchestrator: str = Field(description="The address of the orchestrator the job is for.")
+    created_at: int = Field(description="When the gateway made the job (ms since the epoch).")
     # On-chain mode, set by the intake: the sender the job was charged to, and what it was charged ahead, to
     # settle with once it is done.
-    payer: str | None = None
-    charge: JobCharge | None = None
+    payer: str | None = Field(
+        default=None, description="Set by the intake: the sender charged (a gateway's is ignored)."
+    )
+    charge: JobCharge | None = Field(
+        default=None, description="Set by the intake: what was charged ahead (a gateway's is ignored)."
+    )
 
 
 class SourceInfo(ApiModel):

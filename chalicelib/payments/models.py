@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import Annotated, Any, cast
 
 from eth_typing import ChecksumAddress
-from pydantic import BeforeValidator, Field, PlainSerializer
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 from chalicelib.chain.tickets import UINT256_MAX, Address, Bytes32, Ticket, expected_value
 from chalicelib.core.models import ApiModel
@@ -40,18 +40,34 @@ def _signature(value: Any) -> bytes:
     return raw
 
 
+def _uint_schemas(digits: str) -> tuple[WithJsonSchema, WithJsonSchema]:
+    """Taken as a JSON integer or a string of decimal digits; written as the string."""
+    text = {"type": "string", "pattern": f"^{digits}$"}
+    return WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, text]}, mode="validation"), WithJsonSchema(
+        text, mode="serialization"
+    )
+
+
 #: A uint256 as a decimal string on the wire.
-WireUint = Annotated[int, BeforeValidator(_uint), PlainSerializer(str, return_type=str, when_used="json")]
+WireUint = Annotated[
+    int, BeforeValidator(_uint), PlainSerializer(str, return_type=str, when_used="json"), *_uint_schemas("[0-9]+")
+]
+#: One that must be more than 0.
+PositiveWireUint = Annotated[WireUint, Field(gt=0), *_uint_schemas("0*[1-9][0-9]*")]
 Signature = Annotated[
-    bytes, BeforeValidator(_signature), PlainSerializer(lambda b: "0x" + b.hex(), return_type=str, when_used="json")
+    bytes,
+    BeforeValidator(_signature),
+    PlainSerializer(lambda b: "0x" + b.hex(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": "^(0x)?[0-9a-fA-F]{130}$"}, mode="validation"),
+    WithJsonSchema({"type": "string", "pattern": "^0x[0-9a-f]{130}$"}, mode="serialization"),
 ]
 
 
 class Price(ApiModel):
     """``price_per_unit`` wei for every ``pixels_per_unit`` output pixels."""
 
-    price_per_unit: WireUint
-    pixels_per_unit: Annotated[WireUint, Field(gt=0)]
+    price_per_unit: WireUint = Field(description="Wei for every `pixelsPerUnit` output pixels (a decimal string).")
+    pixels_per_unit: PositiveWireUint = Field(description="The pixels the price is for (a decimal string).")
 
     @property
     def per_pixel(self) -> Fraction:
@@ -66,8 +82,8 @@ class Price(ApiModel):
 class ExpirationParams(ApiModel):
     """The round a ticket is made in and that round's block hash (the ticket's auxData)."""
 
-    creation_round: WireUint
-    creation_round_block_hash: Bytes32
+    creation_round: WireUint = Field(description="The round the tickets are made in.")
+    creation_round_block_hash: Bytes32 = Field(description="That round's block hash.")
 
 
 class TicketParams(ApiModel):
@@ -77,12 +93,12 @@ class TicketParams(ApiModel):
     orchestrator can check later, without state, that it issued exactly these parameters.
     """
 
-    recipient: Address
-    face_value: Annotated[WireUint, Field(gt=0)]
-    win_prob: Annotated[WireUint, Field(gt=0)]
-    recipient_rand_hash: Bytes32
-    seed: Bytes32
-    expiration_params: ExpirationParams
+    recipient: Address = Field(description="The orchestrator's address: the tickets pay it.")
+    face_value: PositiveWireUint = Field(description="What a winning ticket pays, in wei.")
+    win_prob: PositiveWireUint = Field(description="The chance a ticket wins, out of 2^256 - 1.")
+    recipient_rand_hash: Bytes32 = Field(description="keccak256 of the orchestrator's recipientRand.")
+    seed: Bytes32 = Field(description="What the orchestrator derives recipientRand from, with its secret.")
+    expiration_params: ExpirationParams = Field(description="The round the tickets belong to.")
 
     @property
     def expected_value(self) -> Fraction:
@@ -111,26 +127,29 @@ class TicketParams(ApiModel):
 class Quote(ApiModel):
     """An orchestrator's answer to ``GET /orchestrator/ticket-params?sender=``: its parameters and its price."""
 
-    ticket_params: TicketParams
-    price: Price
-    #: The last round in which tickets made from these parameters can still be redeemed.
-    valid_through_round: int
+    ticket_params: TicketParams = Field(description="What every ticket made from this quote carries.")
+    price: Price = Field(description="The orchestrator's price.")
+    valid_through_round: int = Field(
+        description="The last round in which tickets made from these parameters can still be redeemed."
+    )
 
 
 class TicketSenderParams(ApiModel):
     """What differs between the tickets of one payment: the nonce and the sender's signature."""
 
-    sender_nonce: Annotated[int, Field(ge=1, le=UINT256_MAX)]
-    sig: Signature
+    sender_nonce: Annotated[int, Field(ge=1, le=UINT256_MAX, description="Unique per ticket of one quote.")]
+    sig: Signature = Field(description="The sender's 65-byte eth_sign signature of the ticket's hash, as hex.")
 
 
 class Payment(ApiModel):
     """The tickets paying for one job, made from one quote, with the price the sender expects."""
 
-    sender: Address
-    ticket_params: TicketParams
-    tickets: Annotated[list[TicketSenderParams], Field(max_length=MAX_TICKETS_PER_JOB)]
-    expected_price: Price
+    sender: Address = Field(description="The address whose deposit and reserve back the tickets.")
+    ticket_params: TicketParams = Field(description="The quote's ticket parameters the tickets are made from.")
+    tickets: Annotated[
+        list[TicketSenderParams], Field(max_length=MAX_TICKETS_PER_JOB, description="The tickets: nonce and signature.")
+    ]
+    expected_price: Price = Field(description="The price the sender pays at; a higher asking price is refused.")
 
     def signed_tickets(self) -> list[tuple[Ticket, bytes]]:
         """Each ticket with its signature."""
@@ -148,7 +167,7 @@ class PaidJob(TranscodeJob):
     The payment stays with the intake: what is queued for the workers is the plain job (``unpaid``).
     """
 
-    payment: Payment | None = None
+    payment: Payment | None = Field(default=None, description="On-chain mode: the tickets paying for the job.")
 
     def unpaid(self, charge: JobCharge | None = None) -> TranscodeJob:
         """The job without its payment, as the workers take it: ``payer`` names whom to settle with and

@@ -111,6 +111,28 @@ def render_media(entries: Sequence[Entry], gaps: Iterable[int], uri: str = "{seq
     return "\n".join(lines) + "\n"
 
 
+def render_vod(entries: Sequence[Entry], uri: str = "{seq}.ts") -> str:
+    """Render a finished recording's media playlist: ``EXT-X-PLAYLIST-TYPE:VOD``, every entry, ``EXT-X-ENDLIST``.
+
+    A gap inside the recording is a discontinuity (what follows it need not continue its timestamps).
+    """
+    target = max([1, *(math.ceil(e.duration_s) for e in entries)])
+    lines = [
+        "#EXTM3U",
+        f"#EXT-X-VERSION:{HLS_VERSION}",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        f"#EXT-X-TARGETDURATION:{target}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+    ]
+    for index, entry in enumerate(entries):
+        if entry.discontinuity and index > 0:
+            lines.append("#EXT-X-DISCONTINUITY")
+        lines.append(f"#EXTINF:{entry.duration_s:.3f},")
+        lines.append(uri.format(seq=entry.seq))
+    lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
 @dataclass(frozen=True)
 class Variant:
     """One rendition in the master playlist."""
@@ -146,7 +168,8 @@ def variants(ready: Sequence[SegmentRecord]) -> list[Variant]:
 
 
 def render_master(variant_list: Sequence[Variant], uri: str = "{name}/index.m3u8") -> str:
-    """Render the master playlist: one EXT-X-STREAM-INF per rendition, the source first."""
+    """Render the master playlist (a live stream's or a recording's): one EXT-X-STREAM-INF per rendition, the
+    source first."""
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}", "#EXT-X-INDEPENDENT-SEGMENTS"]
     for v in variant_list:
         lines.append(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final, Literal
 
+from pydantic import Field
+
 from chalicelib.core.models import ApiModel
 from chalicelib.streams.models import PlaybackPolicy, Stream
 
@@ -29,28 +31,28 @@ SourceType = Literal["html5/application/vnd.apple.mpegurl", "html5/video/mp4"]
 class PlaybackSource(ApiModel):
     """One way to play: Studio's ``meta.source[]`` item (size, width, height, bitrate for a file)."""
 
-    hrn: SourceName
-    type: SourceType
-    url: str
-    size: int | None = None
-    width: int | None = None
-    height: int | None = None
-    bitrate: int | None = None
+    hrn: SourceName = Field(description="Studio's human-readable name of the format: `HLS (TS)` or `MP4`.")
+    type: SourceType = Field(description="The source's MIME type, prefixed `html5/` as Studio does.")
+    url: str = Field(description="Where to play it.")
+    size: int | None = Field(default=None, description="A file's size in bytes.")
+    width: int | None = Field(default=None, description="A file's video width in pixels.")
+    height: int | None = Field(default=None, description="A file's video height in pixels.")
+    bitrate: int | None = Field(default=None, description="A file's bitrate in bits/s.")
 
 
 class PlaybackMeta(ApiModel):
     """Studio's ``meta``: whether the stream is live (0 or 1), its playback policy, and its sources."""
 
-    live: Literal[0, 1] | None = None
-    playback_policy: PlaybackPolicy | None = None
-    source: list[PlaybackSource]
+    live: Literal[0, 1] | None = Field(default=None, description="1 while the stream is active, 0 otherwise.")
+    playback_policy: PlaybackPolicy | None = Field(default=None, description="Who may play (here: anyone).")
+    source: list[PlaybackSource] = Field(description="The ways to play, the HLS playlist first.")
 
 
 class PlaybackInfo(ApiModel):
     """``GET /playback/{playbackId}``'s answer."""
 
-    type: PlaybackType
-    meta: PlaybackMeta
+    type: PlaybackType = Field(description="`live` for a stream; `recording` for a recorded session.")
+    meta: PlaybackMeta = Field(description="Whether it is live, its policy, and its sources.")
 
 
 def hls_source(url: str) -> PlaybackSource:

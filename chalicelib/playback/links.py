@@ -1,4 +1,5 @@
-"""The links viewers are handed: the stage's public base URL, a playback id's HLS playlist and player page.
+"""The links viewers are handed: the stage's public base URL, a playback id's HLS playlist and player page,
+a recorded session's VOD playlist and MP4.
 
 The base is the configured ``LP_PUBLIC_URL`` when there is one. Without it, it is the origin the request
 reached (its ``Host`` and ``X-Forwarded-Proto``), which is right for a custom domain and for the local stack;
@@ -16,6 +17,8 @@ from chalicelib.core.errors import BadRequest
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 _SCHEMES = ("http", "https")
 MASTER_PLAYLIST = "index.m3u8"
+#: A recording's MP4, under ``/recordings/{sessionId}/``.
+RECORDING_MP4 = "output.mp4"
 
 
 def public_base(configured: str | None, host: str | None, forwarded_proto: str | None) -> str:
@@ -34,6 +37,16 @@ def public_base(configured: str | None, host: str | None, forwarded_proto: str |
 def hls_url(base: str, playback_id: str) -> str:
     """Return the master playlist's URL of a playback id."""
     return f"{base}/hls/{quote(playback_id, safe='')}/{MASTER_PLAYLIST}"
+
+
+def recording_url(base: str, session_id: str) -> str:
+    """Return the VOD master playlist's URL of a recorded session (Studio's ``recordingUrl``)."""
+    return f"{base}/recordings/{quote(session_id, safe='')}/{MASTER_PLAYLIST}"
+
+
+def recording_mp4_url(base: str, session_id: str) -> str:
+    """Return the MP4's URL of a recorded session (Studio's ``mp4Url``)."""
+    return f"{base}/recordings/{quote(session_id, safe='')}/{RECORDING_MP4}"
 
 
 def player_url(base: str, playback_id: str) -> str:

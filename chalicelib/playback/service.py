@@ -115,7 +115,11 @@ class Playback:
     def segment_key(self, playback_id: str, rendition: str, seq: int) -> str:
         """Return the media bucket key of one segment of one rendition, if it is ready."""
         stream = self.streams.by_playback_id(playback_id)
-        record = self.segments.get(stream.id, seq)
+        return self.stream_segment_key(stream.id, rendition, seq)
+
+    def stream_segment_key(self, stream_id: str, rendition: str, seq: int) -> str:
+        """Return the media bucket key of one segment of one rendition of a stream (by id), if it is ready."""
+        record = self.segments.get(stream_id, seq)
         if record is None or record.status != SegmentStatus.READY:
             raise NotFound("segment_not_found", f"segment {seq} is not available")
         if rendition == SOURCE_RENDITION:
@@ -131,7 +135,10 @@ class Playback:
         target = parse_ingest_name(file)
         if not isinstance(target, SegmentName):
             raise NotFound("not_found", f"no file {file!r}")
-        key = self.segment_key(playback_id, rendition, target.seq)
+        return self.deliver(self.segment_key(playback_id, rendition, target.seq))
+
+    def deliver(self, key: str) -> SegmentData | Redirect:
+        """Serve a segment's bytes, or (``LP_SEGMENT_DELIVERY=redirect``) a presigned URL to them."""
         if self.settings.segment_delivery == "redirect":
             return Redirect(self.media.presigned_get(key, self.settings.presign_ttl_s))
         return SegmentData(self.media.read(key))

@@ -9,12 +9,12 @@ the payment checks' ``ChainView``, and the gateway's ``active_orchestrators``).
 Design, so that a reorg or a restart leaves the projections equal to a fresh read of the chain:
 
 - States, not deltas. A message carries, for each entity its event touched (``entities.touched``: an
-  orchestrator, a sender, a sender's reserve claims by one recipient, a round's block hash, the round clock,
-  the broker's periods), the entity's whole contract state read *by block hash* at the poll's last block
-  (``reader``). Nothing is summed, so nothing is applied twice: a repeated message rewrites the same state.
-  What moves with the round rather than with an event (terms in force, active, the reserve still claimable)
-  is stored raw with the round it was read in and derived when asked, from the round at the newest
-  confirmed block.
+  orchestrator with the fees the TicketBroker credited it, a sender, a sender's reserve claims by one
+  recipient, a round's block hash, the round clock, the broker's periods), the entity's whole contract state
+  read *by block hash* at the poll's last block (``reader``). Nothing is summed, so nothing is applied twice:
+  a repeated message rewrites the same state. What moves with the round rather than with an event (terms in
+  force, active, the reserve still claimable) is stored raw with the round it was read in and derived when
+  asked, from the round at the newest confirmed block.
 - Versions. Each poll takes the next sequence number (its ``version``) from the cursor, by a conditional
   write, and the table keeps an entity's state only if its version is the newest; so a late, repeated or
   out-of-order message never takes a projection back, and two overlapping pollers cannot both commit.

@@ -7,7 +7,8 @@ announced by an event that names the entity. The contracts were read for it (``c
   ``TranscoderActivated``/``TranscoderDeactivated``; terms ``TranscoderUpdate``; registration (self-bond)
   changes come with ``Bond``/``Unbond``/``Rebond``/``TranscoderSlashed`` naming the delegate.
 - TicketBroker: every change to a sender's deposit, reserve or unlock names the sender; a reserve claim
-  (``ReserveClaimed``) names the sender and the claimant.
+  (``ReserveClaimed``) names the sender and the claimant; a redemption (``WinningTicketRedeemed``) names the
+  recipient too, whose credit (``recipientCredit``) only it changes.
 - RoundsManager: ``NewRound`` (initialization: block hash, active-set size) and ``ParameterUpdate`` (round
   length); ServiceRegistry: ``ServiceURIUpdate`` and ``PriceUpdate``.
 """
@@ -60,7 +61,7 @@ def touched(event: ChainEvent) -> list[str]:
         if name in _SENDER_EVENTS:
             return [sender_key(a["reserveHolder"] if name == "ReserveFunded" else a["sender"])]
         if name == "WinningTicketRedeemed":  # what it takes from the reserve comes with its own ReserveClaimed
-            return [sender_key(a["sender"])]
+            return [sender_key(a["sender"]), *_orchestrators(a["recipient"])]
         if name == "ReserveClaimed":
             return [sender_key(a["reserveHolder"]), claim_key(a["reserveHolder"], a["claimant"])]
         if name == "ParameterUpdate":

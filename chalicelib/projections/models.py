@@ -38,6 +38,8 @@ class OrchestratorState(_State):
     price_per_unit: int
     pixels_per_unit: int
     read_round: int
+    # TicketBroker.recipientCredit: the face value of every winning ticket paid to it, from any sender (only grows).
+    credited: int = 0
 
     @property
     def key(self) -> str:
@@ -59,6 +61,7 @@ class OrchestratorState(_State):
             or self.service_uri
             or self.price_per_unit
             or self.pixels_per_unit
+            or self.credited
         )
 
 
@@ -213,6 +216,7 @@ class OrchestratorView(BaseModel):
     price_per_unit: int
     pixels_per_unit: int
     active: bool  # active this round and registered: it can be paid (BondingManager.activeSetInfo)
+    credited: int = 0  # wei the TicketBroker credited it for winning tickets, from every sender
 
 
 def as_json(state: Any) -> str:

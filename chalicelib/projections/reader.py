@@ -73,6 +73,7 @@ class StateReader:
         pool = self._call(bonding.getTranscoder(a))
         cut, share, next_cut, next_share = self._call(bonding.getTranscoderTerms(a))
         price, pixels = self._call(registry.getPrice(a))
+        credited, _, _ = self._call(self.protocol.broker.functions.recipientCredit(a))
         return OrchestratorState(
             address=a,
             total_stake=int(self._call(bonding.transcoderTotalStake(a))),
@@ -87,6 +88,7 @@ class StateReader:
             price_per_unit=int(price),
             pixels_per_unit=int(pixels),
             read_round=self.round,
+            credited=int(credited),
         )
 
     def sender(self, address: str) -> SenderState:

@@ -110,6 +110,10 @@ class ProjectedChainView:
         already = claim.claimed if claim is not None and claim.read_round == round_ else 0
         return max(base // set_size - already, 0)
 
+    def sender(self, address: str) -> SenderState | None:
+        """A sender's deposit and reserve as last projected; None if the chain never saw it."""
+        return _is(self.store.get(sender_key(address)), SenderState)
+
     def ticket_validity_period(self) -> int:
         """The TicketBroker's ticketValidityPeriod."""
         broker = _is(self.store.get(BROKER_KEY), BrokerState)
@@ -141,6 +145,7 @@ class ProjectedChainView:
                     price_per_unit=o.price_per_unit,
                     pixels_per_unit=o.pixels_per_unit,
                     active=active_in(o, round_),
+                    credited=o.credited,
                 )
             )
         return sorted(views, key=lambda v: (-v.stake, v.address.lower()))

@@ -15,6 +15,7 @@ from chalicelib.jobs.models import TranscodeResult, job_id
 from chalicelib.segments.media import MediaBucket
 from chalicelib.segments.media_keys import parse_result_key
 from chalicelib.segments.store import SegmentStore
+from chalicelib.segments.tally import OrchestratorTally
 from chalicelib.streams.lifecycle import NO_EVENTS, TRANSCODE_FAILED, StreamEvents
 from chalicelib.streams.store import StreamStore
 
@@ -39,12 +40,18 @@ def stream_counts(result: TranscodeResult) -> dict[str, int | Decimal]:
 
 
 def apply_result(
-    media: MediaBucket, segments: SegmentStore, streams: StreamStore, key: str, events: StreamEvents = NO_EVENTS
+    media: MediaBucket,
+    segments: SegmentStore,
+    streams: StreamStore,
+    key: str,
+    events: StreamEvents = NO_EVENTS,
+    tally: OrchestratorTally | None = None,
 ) -> bool:
     """Read one result manifest and apply it to its segment and its stream's counters; True if it changed them.
 
     The counters move in the same transaction as the segment's settlement, so a redelivered result
-    counts once, and a segment that failed for good emits ``transcode.failed`` once, with the reason. Every
+    counts once, and a segment that failed for good emits ``transcode.failed`` once, with the reason. A
+    settlement is then counted for its orchestrator in ``tally`` (after it, see ``segments.tally``). Every
     line it logs names the segment; a manifest that can never be applied raises ``BadResult``.
     """
     location = parse_result_key(key)
@@ -71,6 +78,8 @@ def apply_result(
         changed = segments.record_result(result, settled_at, also)
         if changed and result.status == "failed" and result.final:
             _report_failure(events, streams, result, settled_at)
+        if changed and tally is not None and (result.status == "ok" or result.final):
+            tally.settled(result.orchestrator, result.status == "ok", result.transcode_ms, settled_at)
         logger.info(
             "result applied" if changed else "result already settled",
             status=result.status,
@@ -102,6 +111,7 @@ def handle_results(
     segments: SegmentStore,
     streams: StreamStore,
     events: StreamEvents = NO_EVENTS,
+    tally: OrchestratorTally | None = None,
 ) -> PartialItemFailureResponse:
     """Apply every manifest an SQS batch of S3 notifications names; failed records are retried.
 
@@ -116,7 +126,7 @@ def handle_results(
                     logger.error("bad result", reason=f"a notification from bucket {created.bucket}")
                     raise BadResult(f"a notification from bucket {created.bucket}, not {media.name}")
                 try:
-                    apply_result(media, segments, streams, created.key, events)
+                    apply_result(media, segments, streams, created.key, events, tally)
                 except BadResult:
                     raise
                 except Exception:

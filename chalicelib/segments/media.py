@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
 TS_CONTENT_TYPE = "video/mp2t"
 JSON_CONTENT_TYPE = "application/json"
+PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 
 
 class MediaBucket:
@@ -25,6 +26,13 @@ class MediaBucket:
     def read(self, key: str) -> bytes:
         """Return the object at ``key``."""
         return self._s3.get_object(Bucket=self.name, Key=key)["Body"].read()
+
+    def find(self, key: str) -> bytes | None:
+        """Return the object at ``key``, or None when there is none."""
+        try:
+            return self.read(key)
+        except self._s3.exceptions.NoSuchKey:
+            return None
 
     def presigned_get(self, key: str, ttl_s: int) -> str:
         """Return a URL that GETs ``key`` for ``ttl_s`` seconds without credentials."""

@@ -11,6 +11,9 @@ from chalicelib.core.errors import BadRequest
 # `12.ts` (Livepeer's form) or `index12.ts` (what `ffmpeg -f hls` names its segments).
 _SEGMENT = re.compile(r"^(?P<prefix>[A-Za-z_]*)(?P<seq>[0-9]{1,15})\.ts$")
 _PLAYLIST = re.compile(r"^[A-Za-z0-9_.-]{1,64}\.m3u8$")
+#: The names above as patterns (for the API's description).
+SEGMENT_PATTERN = _SEGMENT.pattern
+PLAYLIST_PATTERN = _PLAYLIST.pattern
 # Sequence numbers stay exact in JSON numbers and DynamoDB N values.
 MAX_SEQUENCE = 2**53 - 1
 

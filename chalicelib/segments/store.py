@@ -132,6 +132,20 @@ class SegmentStore:
         records = [SegmentRecord.model_validate(item) for item in page.get("Items", [])]
         return sorted(records, key=lambda r: r.seq)
 
+    def between(self, stream_id: str, first: int, last: int | None = None) -> list[SegmentRecord]:
+        """Return every segment with ``first <= seq <= last`` (no ``last``: to the newest), ascending."""
+        condition = Key("streamId").eq(stream_id) & (
+            Key("seq").gte(first) if last is None else Key("seq").between(first, last)
+        )
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True}
+        records: list[SegmentRecord] = []
+        while True:
+            page = self._table.query(**kwargs)
+            records.extend(SegmentRecord.model_validate(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return records
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def _update_if(
         self,
         stream_id: str,

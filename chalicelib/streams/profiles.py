@@ -10,7 +10,7 @@ import re
 from fractions import Fraction
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 
 from chalicelib.core.models import ApiModel
 
@@ -36,20 +36,37 @@ class Profile(ApiModel):
     The optional fields are Livepeer Studio's ``ffmpeg-profile`` ones; absent, the worker chooses.
     """
 
-    name: str
-    width: Annotated[int, Field(ge=16, le=7680)]
-    height: Annotated[int, Field(ge=16, le=4320)]
-    bitrate: Annotated[int, Field(ge=10_000, le=50_000_000)]
-    # The frame-rate cap is fps/fpsDen; fps 0 keeps the source's frame rate.
-    fps: Annotated[int, Field(ge=0, le=MAX_FPS * 1001)] = 0
-    fps_den: Annotated[int, Field(ge=1, le=1001)] | None = None
-    # Seconds between keyframes (a decimal string, as Studio keeps it), or "intra" for keyframes only.
-    gop: str | None = None
-    profile: H264Profile | None = None
-    # Constant quality, 0-44 (libx264's CRF, NVENC's CQ); the bitrate then caps it.
-    quality: Annotated[int, Field(ge=0, le=MAX_QUALITY)] | None = None
+    name: str = Field(
+        description=f"The rendition's name, in its playlist's path: 1-32 letters, digits, `_`, `.`, `-`; "
+        f"not `{SOURCE_RENDITION}`, and unique in the ladder.",
+        json_schema_extra={"pattern": PROFILE_NAME.pattern, "not": {"const": SOURCE_RENDITION}},
+    )
+    width: Annotated[int, Field(ge=16, le=7680, description="The rendition's widest width, in pixels.")]
+    height: Annotated[int, Field(ge=16, le=4320, description="Its height in pixels; the source's aspect is kept.")]
+    bitrate: Annotated[int, Field(ge=10_000, le=50_000_000, description="Its video bitrate, in bits/s.")]
+    fps: Annotated[int, Field(ge=0, le=MAX_FPS * 1001)] = Field(
+        default=0, description="The frame-rate cap is `fps/fpsDen`; 0 keeps the source's frame rate."
+    )
+    fps_den: Annotated[int, Field(ge=1, le=1001)] | None = Field(
+        default=None, description="The frame-rate cap's denominator (1001 for NTSC rates); absent, 1."
+    )
+    # Numbers are taken and kept as the string Studio keeps.
+    gop: Annotated[
+        str | None,
+        WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "null"}]}, mode="validation"),
+    ] = Field(
+        default=None,
+        description=f"Seconds between keyframes (more than 0, at most {MAX_GOP_S}), or `{INTRA}` for keyframes only.",
+    )
+    profile: H264Profile | None = Field(default=None, description="The H.264 profile; absent, the worker chooses.")
+    quality: Annotated[int, Field(ge=0, le=MAX_QUALITY)] | None = Field(
+        default=None,
+        description=f"Constant quality, 0-{MAX_QUALITY} (libx264's CRF, NVENC's CQ); the bitrate then caps it.",
+    )
     # Validated here as text; what the worker cannot make is refused with its own code (streams.support).
-    encoder: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    encoder: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+        default=None, description="`H.264` (the only one made here); absent, H.264."
+    )
 
     @field_validator("name")
     @classmethod

@@ -187,6 +187,14 @@ class StreamStore:
             ExpressionAttributeValues={":o": address},
         )
 
+    def set_session(self, stream_id: str, session_id: str) -> None:
+        """Remember the session the stream's newest start opened (the idle sweep ends that one)."""
+        self._table.update_item(
+            Key={"id": stream_id},
+            UpdateExpression="SET sessionId = :s",
+            ExpressionAttributeValues={":s": session_id},
+        )
+
     def add_gaps(self, stream_id: str, seqs: Iterable[int]) -> None:
         """Declare sequence numbers as permanent gaps in the stream's playlists (idempotent)."""
         values = set(seqs)

@@ -142,6 +142,7 @@ def fresh_orchestrators(chain: Chain, addresses: Sequence[str]) -> list[Orchestr
                 price_per_unit=price,
                 pixels_per_unit=pixels,
                 active=chain.bonding.functions.activeSetInfo(a).call()[0],
+                credited=chain.broker.functions.recipientCredit(a).call()[0],
             )
         )
     return sorted(views, key=lambda v: (-v.stake, v.address.lower()))
@@ -216,6 +217,9 @@ def test_reserve_allocation_follows_claims_and_round_changes(chain: Chain, monke
         p.sync()
         funds = ProjectedChainView(p.store).sender_funds(s.address, a.address)
         assert funds.deposit == 0 and funds.reserve_allocation == 2 * 10**16 - 5 * 10**15
+        # The redemption credits its recipient the whole face value, deposit and reserve alike.
+        credited = {v.address: v.credited for v in ProjectedChainView(p.store).orchestrators()}
+        assert (credited[a.address], credited[b.address]) == (6 * 10**15, 0)
         assert_projection_is_fresh(chain, p, [a.address, b.address], [s.address])
         chain.next_round()
         p.sync()

@@ -26,13 +26,32 @@ ALLOWED: dict[str, set[str]] = {
     "payments": {"chain", "core", "jobs", "streams"},
     "projections": {"chain", "core", "payments"},
     "webhooks": {"core", "streams"},  # subscriptions to streams' events; the rest reach it as streams.lifecycle
+    # Sessions (opened and ended through streams.lifecycle's seam), VOD playlists from the ledger, the MP4's job.
+    "recordings": {"core", "playback", "segments", "streams"},
+    # The API's description: the payload models of every capability an operation reads or answers.
+    "openapi": {
+        "core",
+        "dashboard",
+        "ingest",
+        "intake",
+        "payments",
+        "playback",
+        "recordings",
+        "segments",
+        "streams",
+        "webhooks",
+    },
+    # What the operator sees: the caller's streams, the ledger and tallies, health strikes, the chain's projections.
+    "dashboard": {"core", "dispatch", "payments", "projections", "segments", "streams"},
 }
-# What the worker (a separate container) may take from the library: payloads, names and the log.
+# What the worker (a separate container) and the recorder may take from the library: payloads, names and the log.
 # (and the job URL policy and its checked HTTP session: the worker enforces at connect time what the intake
 # checked as written)
 WORKER_MAY_IMPORT = ("chalicelib.jobs.models", "chalicelib.jobs.pixels", "chalicelib.jobs.urls",
                      "chalicelib.core.outbound", "chalicelib.streams.profiles", "chalicelib.core.resources",
-                     "chalicelib.core.logs")  # fmt: skip
+                     "chalicelib.core.logs",
+                     # The recorder (gpu_worker.recorder, the gateway's own process): its job and manifest.
+                     "chalicelib.recordings.remux")  # fmt: skip
 
 
 def imports(path: Path) -> set[str]:

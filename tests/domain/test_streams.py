@@ -262,3 +262,36 @@ def test_a_stream_goes_idle_after_three_of_its_segment_durations_without_one(sta
     assert streams.mark_idle(now_ms=16_001) == [two.id]  # 3 × 2 s
     assert streams.mark_idle(now_ms=22_001) == [four.id]  # 3 × 4 s
     assert not streams.get(two.id).is_active and not streams.get(four.id).is_active
+
+
+# Found by schemathesis (tests/integration/test_openapi_conformance.py) or beside what it found: each was a 500.
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {"": "an empty key"},  # moto (and DynamoDB) cannot give such a map back: GET /stream failed ever after
+        {"big": 10**40},  # more than DynamoDB's 38 significant digits
+        {"huge": 1e300},  # beyond its magnitude range
+        {"tiny": [1e-300]},
+        {"long": "x" * 20_000},  # over the item size a stream may take
+    ],
+)
+def test_user_tags_dynamodb_cannot_keep_are_refused_and_the_list_still_answers(
+    stage: Stage, tags: dict[str, Any]
+) -> None:
+    refused = stage.call("POST", "/stream", {"name": "tags", "userTags": tags})
+    assert (refused.status_code, refused.json_body["error"]["code"]) == (422, "invalid_body")
+    created = stage.create_stream("tags", userTags={"kept": 0.1, "also": [1, "two", 9.99e125]})
+    patched = stage.call("PATCH", f"/stream/{created['id']}", {"userTags": tags})
+    assert (patched.status_code, patched.json_body["error"]["code"]) == (422, "invalid_body")
+    listed = stage.call("GET", "/stream")
+    assert listed.status_code == 200 and listed.json_body[0]["userTags"] == {"kept": 0.1, "also": [1, "two", 9.99e125]}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"name": "x", "userTags": {"k": NaN}}', b'{"name": "x", "record": Infinity}', b'{"name": "\\ud800"}'],
+)
+def test_json_that_is_not_json_text_is_refused(stage: Stage, body: bytes) -> None:
+    # Python reads NaN, Infinity and unpaired surrogates; DynamoDB and UTF-8 do not.
+    refused = stage.call("POST", "/stream", body, **{"Content-Type": "application/json"})
+    assert (refused.status_code, refused.json_body["error"]["code"]) == (400, "invalid_json")

@@ -13,9 +13,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from chalice.local import RouteMatcher
 
-from devstack.front import FrontConfig, FrontThread
+from devstack.front import FrontConfig, FrontThread, ResourceMatcher
 from tests.support import PUMP_APP, load_module
 
 MAX_BODY = 64 * 1024
@@ -143,13 +142,33 @@ def test_head_and_options(front: FrontThread) -> None:
 
 
 def test_routes_prefer_literal_segments() -> None:
-    # The front matches with chalice's RouteMatcher; this pins the behaviour it relies on.
-    routes = RouteMatcher(["/live/{key}/{name}", "/live/{key}/index.m3u8", "/"])
+    routes = ResourceMatcher(["/live/{key}/{name}", "/live/{key}/index.m3u8", "/"])
     assert routes.match_route("/live/abc/index.m3u8").route == "/live/{key}/index.m3u8"
     match = routes.match_route("/live/abc/1.ts/")
     assert match.route == "/live/{key}/{name}" and match.captured == {"key": "abc", "name": "1.ts"}
     with pytest.raises(ValueError):
         routes.match_route("/live/abc")
+
+
+def test_an_encoded_delimiter_stays_in_its_path_parameter() -> None:
+    # chalice's RouteMatcher cut `/stream/%3Fx` at the `?` and matched `/stream`: the list, not the stream.
+    routes = ResourceMatcher(["/stream", "/stream/{id}", "/stream/{id}/log"])
+    for raw, value in [("%3Fx", "?x"), ("%3B", ";"), ("%23a", "#a"), ("a%2Fb", "a/b"), ("%C3%A9", "é")]:
+        match = routes.match_route(f"/stream/{raw}")
+        assert (match.route, match.captured) == ("/stream/{id}", {"id": value})
+    assert routes.match_route("/stream/a%2Fb/log").captured == {"id": "a/b"}
+    assert routes.match_route("/stream/").route == "/stream"
+    with pytest.raises(ValueError):
+        routes.match_route("/stream//log")  # a parameter is never empty
+
+
+def test_an_encoded_question_mark_reaches_the_parameter_not_the_query(front: FrontThread) -> None:
+    conn = _conn(front)
+    conn.request("GET", "/items/%3Fx%3B?a=1")
+    response = conn.getresponse()
+    assert response.status == 200
+    body = json.loads(response.read())
+    assert (body["id"], body["resource"], body["query"]) == ("?x;", "/items/{item_id}", {"a": ["1"]})
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
