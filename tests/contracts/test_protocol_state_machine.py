@@ -498,7 +498,12 @@ class ProtocolMachine(RuleBasedStateMachine):
             _, stake, fees = accounts[x.address]
             gain = stake - stake0 - self.principal[x.address]
             rate = self.reward_rate.get(pool0, Fraction(1))
-            assert gain <= earning0 * (rate - 1) + 2, "stake grew beyond its round-start share of the reward"
+            # Rounding: the contract floors shares to stake (a wei or two), and the model's rate is read from
+            # floored totals, an error that grows with the delegator's share of its pool (a relative 1e-18 covers
+            # it: a few wei on rewards of 10^21). Reward hopping still shows: a staker that was not earning at
+            # the round's start (earning0 == 0) may gain at most those few wei.
+            bound = earning0 * (rate - 1) * (1 + Fraction(1, 10**18)) + 3
+            assert gain <= bound, "stake grew beyond its round-start share of the reward"
             if earning0 == 0:
                 assert fees <= fees0 - self.fees_out[x.address], "fees for a round it sat out"
 
