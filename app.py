@@ -17,6 +17,7 @@ from chalicelib.core.jsonbody import parse_json
 from chalicelib.core.logs import logger
 from chalicelib.core.resources import Role, definitions
 from chalicelib.core.settings import settings
+from chalicelib.core.static import StaticAssets
 from chalicelib.dashboard.page import render_dashboard
 from chalicelib.ingest.service import ingest
 from chalicelib.intake.service import quote_for, take_job
@@ -299,6 +300,33 @@ def rendition_file(playback_id: str, rendition: str, file: str) -> Response:
     return Response(body=served.data, status_code=200, headers=headers)
 
 
+def _html(html: str, policy: str, **more: str) -> Response:
+    """A page of the app's own: its Content-Security-Policy, never cached, never sniffed."""
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": policy,
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        **more,
+    }
+    return Response(body=html, status_code=200, headers=headers)
+
+
+def _asset(assets: StaticAssets, name: str) -> Response:
+    """One of a page's static files; cached for a year when asked for by its version (``?v=``)."""
+    asset = assets.get(name)
+    request = app.current_request
+    assert request is not None
+    version = request.query_params.get("v") if request.query_params else None
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": asset.content_type,
+        "Cache-Control": asset.cache_control(version),
+        "X-Content-Type-Options": "nosniff",
+    }
+    return Response(body=asset.text, status_code=200, headers=headers)
+
+
 def _public_base() -> str:
     """The base of playback links: the stage's configured public URL, else the origin this request reached."""
     return public_base(wiring.settings.public_url, _header("host"), _header("x-forwarded-proto"))
@@ -321,14 +349,7 @@ def player_page(playback_id: str) -> Response:
     """The player page a broadcaster shares: hls.js served from here, quality selector, live/offline/ended states."""
     _require_role("gateway")
     page = wiring.playback().player_page(playback_id, _public_base(), wiring.player_assets())
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": page.policy,
-        "Cache-Control": "no-cache",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-    return Response(body=page.html, status_code=200, headers=headers)
+    return _html(page.html, page.policy)
 
 
 @app.route("/play/assets/{name}", methods=["GET"], content_types=ANY_TYPE)
@@ -336,16 +357,7 @@ def player_page(playback_id: str) -> Response:
 def player_asset(name: str) -> Response:
     """The player's script and style, and hls.js from the pinned npm package; a year's cache for ``?v=<version>``."""
     _require_role("gateway")
-    asset = wiring.player_assets().get(name)
-    request = app.current_request
-    assert request is not None
-    version = request.query_params.get("v") if request.query_params else None
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": asset.content_type,
-        "Cache-Control": asset.cache_control(version),
-        "X-Content-Type-Options": "nosniff",
-    }
-    return Response(body=asset.text, status_code=200, headers=headers)
+    return _asset(wiring.player_assets(), name)
 
 
 # --- Dashboard ------------------------------------------------------------------------------------
@@ -360,15 +372,7 @@ def dashboard_page() -> Response:
     """
     _require_role("gateway")
     page = render_dashboard(wiring.dashboard_assets())
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": page.policy,
-        "Cache-Control": "no-cache",
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-        "Referrer-Policy": "no-referrer",
-    }
-    return Response(body=page.html, status_code=200, headers=headers)
+    return _html(page.html, page.policy, **{"X-Frame-Options": "DENY"})  # the player may be framed; this may not
 
 
 @app.route("/dashboard/data", methods=["GET"], content_types=ANY_TYPE)
@@ -389,16 +393,7 @@ def dashboard_data() -> Response:
 def dashboard_asset(name: str) -> Response:
     """The dashboard's script and style; a year's cache for ``?v=<version>``."""
     _require_role("gateway")
-    asset = wiring.dashboard_assets().get(name)
-    request = app.current_request
-    assert request is not None
-    version = request.query_params.get("v") if request.query_params else None
-    headers: dict[str, str | list[str]] = {
-        "Content-Type": asset.content_type,
-        "Cache-Control": asset.cache_control(version),
-        "X-Content-Type-Options": "nosniff",
-    }
-    return Response(body=asset.text, status_code=200, headers=headers)
+    return _asset(wiring.dashboard_assets(), name)
 
 
 # --- Recordings -----------------------------------------------------------------------------------

@@ -11,26 +11,11 @@
 // --out. Exactly ONE JSON line goes to stdout; exit 0 when the page did what it should, 1 otherwise, 2 on bad
 // usage. Diagnostics go to stderr. (The key is the test stack's throwaway dev key.)
 
-import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = resolve(HERE, '..', '..');
-const require = createRequire(join(REPO_ROOT, 'package.json'));
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { join } from 'node:path';
+
+import { openBrowser, sleep } from './chromium.mjs';
 
 function usage(msg) {
   if (msg) process.stderr.write(`dashboard_page: ${msg}\n`);
@@ -62,7 +47,6 @@ function parseArgs(argv) {
   return opts;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Runs in the page before its own script: records Content-Security-Policy violations.
 function recordViolations() {
@@ -139,7 +123,7 @@ async function main() {
     ok: false, locked: null, refused: null, shown: null, screenshots: [], pageErrors: [], requests: [], probeError: null,
   };
   let context = null;
-  let userDataDir = null;
+  let browser = null;
   const hardTimer = setTimeout(() => {
     result.probeError = `overall timeout of ${opts.timeoutMs} ms reached`;
     process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(1));
@@ -147,15 +131,8 @@ async function main() {
   let page = null;
   try {
     if (opts.out) mkdirSync(opts.out, { recursive: true });
-    const { chromium } = require('playwright-core');
-    userDataDir = mkdtempSync(join(tmpdir(), 'dashboard_page-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 900 },
-      timeout: Math.max(1000, deadline - Date.now()),
-    });
+    browser = await openBrowser('dashboard_page', { width: 1280, height: 900 }, deadline - Date.now());
+    context = browser.context;
     await context.addInitScript(recordViolations);
     page = await context.newPage();
     page.on('console', (msg) => {
@@ -198,10 +175,7 @@ async function main() {
     if (page) await shoot(page, opts.out, 'dashboard-failed.png', result.screenshots);
   }
   result.elapsedMs = Date.now() - t0;
-  if (context) await Promise.race([context.close().catch(() => {}), sleep(5000)]);
-  if (userDataDir) {
-    try { rmSync(userDataDir, { recursive: true, force: true }); } catch { /* best effort */ }
-  }
+  if (browser) await browser.close();
   clearTimeout(hardTimer);
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(result.ok ? 0 : 1));
 }

@@ -18,28 +18,9 @@
 // with "timedOut": true. Chromium runs with a fresh --user-data-dir, removed on exit.
 
 import { createServer } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { openBrowser, requireFromRepo, sleep } from './chromium.mjs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = resolve(HERE, '..', '..');
-const require = createRequire(join(REPO_ROOT, 'package.json'));
-const HLS_JS = require.resolve('hls.js/dist/hls.min.js');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
+const HLS_JS = requireFromRepo.resolve('hls.js/dist/hls.min.js');
 const MIN_ADVANCE_S = 1;
 const SAMPLE_EVERY_MS = 250;
 
@@ -188,7 +169,6 @@ function snapshotInPage() {
   };
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round3 = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);
 
 async function main() {
@@ -230,15 +210,12 @@ async function main() {
 
   let server = null;
   let context = null;
-  let userDataDir = null;
+  let browser = null;
   const cleanup = async () => {
     const closing = [];
-    if (context) closing.push(context.close().catch(() => {}));
+    if (browser) closing.push(browser.close());
     if (server) closing.push(new Promise((r) => server.close(() => r())));
     await Promise.race([Promise.all(closing), sleep(5000)]);
-    if (userDataDir) {
-      try { rmSync(userDataDir, { recursive: true, force: true }); } catch { /* best effort */ }
-    }
   };
 
   // Hard stop: whatever is still pending when the overall timeout hits, report and leave.
@@ -267,17 +244,10 @@ async function main() {
   };
 
   try {
-    const { chromium } = require('playwright-core');
     server = await startPageServer();
     const pageUrl = `http://127.0.0.1:${server.address().port}/`;
-    userDataDir = mkdtempSync(join(tmpdir(), 'play_hls-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 720 },
-      timeout: Math.max(1000, deadline - Date.now()),
-    });
+    browser = await openBrowser('play_hls', { width: 1280, height: 720 }, deadline - Date.now());
+    context = browser.context;
     result.browserVersion = context.browser() ? context.browser().version() : null;
     const page = context.pages()[0] || (await context.newPage());
     page.on('console', (msg) => process.stderr.write(`[page ${msg.type()}] ${msg.text()}\n`));

@@ -15,27 +15,12 @@
 // Screenshots (live.png, switched.png, offline.png, ended.png) go to --out. Exactly ONE JSON line goes to stdout;
 // exit 0 when every page did what it should, 1 otherwise, 2 on bad usage. Diagnostics go to stderr.
 
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { mkdirSync, writeFileSync } from 'node:fs';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = resolve(HERE, '..', '..');
-const require = createRequire(join(REPO_ROOT, 'package.json'));
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--autoplay-policy=no-user-gesture-required',
-];
+import { join } from 'node:path';
+
+import { openBrowser, sleep } from './chromium.mjs';
+
 const PLAY_FOR_MS = 2500; // how long playback is watched before and after the switch
 const MIN_ADVANCE_S = 1;
 
@@ -69,7 +54,6 @@ function parseArgs(argv) {
   return opts;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const round3 = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);
 
 // Runs in the page before its own scripts: records Content-Security-Policy violations.
@@ -211,22 +195,15 @@ async function main() {
   const deadline = t0 + opts.timeoutMs;
   const result = { ok: false, live: null, offline: null, ended: null, screenshots: [], pageErrors: [], probeError: null };
   let context = null;
-  let userDataDir = null;
+  let browser = null;
   const hardTimer = setTimeout(() => {
     result.probeError = `overall timeout of ${opts.timeoutMs} ms reached`;
     process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(1));
   }, opts.timeoutMs + 5000);
   try {
     if (opts.out) mkdirSync(opts.out, { recursive: true });
-    const { chromium } = require('playwright-core');
-    userDataDir = mkdtempSync(join(tmpdir(), 'play_page-chromium-'));
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 800 },
-      timeout: Math.max(1000, deadline - Date.now()),
-    });
+    browser = await openBrowser('play_page', { width: 1280, height: 800 }, deadline - Date.now());
+    context = browser.context;
     await context.addInitScript(recordViolations);
     context.on('page', (page) => {
       page.on('console', (msg) => {
@@ -249,10 +226,7 @@ async function main() {
     process.stderr.write(`play_page: ${(e && e.stack) || e}\n`);
   }
   result.elapsedMs = Date.now() - t0;
-  if (context) await Promise.race([context.close().catch(() => {}), sleep(5000)]);
-  if (userDataDir) {
-    try { rmSync(userDataDir, { recursive: true, force: true }); } catch { /* best effort */ }
-  }
+  if (browser) await browser.close();
   clearTimeout(hardTimer);
   process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(result.ok ? 0 : 1));
 }
