@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import requests
+from eth_abi import decode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
+from eth_utils.abi import get_abi_output_types
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractLogicError
@@ -74,6 +77,7 @@ class Chain:
     registry: Contract
     governance: Contract
     _salt: int = 0
+    _http: requests.Session = field(default_factory=requests.Session)
 
     # -- chain control
     def rpc(self, method: str, params: list[Any]) -> Any:
@@ -81,6 +85,37 @@ class Chain:
         if "error" in response:
             raise RuntimeError(response["error"])
         return response["result"]
+
+    def views(self, *calls: Any) -> list[Any]:
+        """Many view calls (``contract.functions.f(args)``) in one JSON-RPC batch, each answered as ``.call()``
+        would. web3's per-call formatting costs some 4 ms of Python a call, ten times Anvil's answer: tests that
+        read every account after every step read through here."""
+        batch = [
+            {
+                "jsonrpc": "2.0",
+                "id": i,
+                "method": "eth_call",
+                "params": [{"to": call.address, "data": call._encode_transaction_data()}, "latest"],
+            }
+            for i, call in enumerate(calls)
+        ]
+        uri = str(self.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+        answers = {a["id"]: a for a in self._http.post(uri, json=batch, timeout=60).json()}
+        results = []
+        for i, call in enumerate(calls):
+            if "error" in answers[i]:
+                raise RuntimeError(f"{call.fn_name}: {answers[i]['error']}")
+            types = get_abi_output_types(call.abi)
+            values = [
+                Web3.to_checksum_address(v) if t == "address" else v
+                for t, v in zip(types, decode(types, bytes.fromhex(answers[i]["result"][2:])), strict=True)
+            ]
+            results.append(values[0] if len(values) == 1 else values)
+        return results
+
+    def view(self, call: Any) -> Any:
+        """One view call, answered as ``.call()`` would, without web3's formatting (see ``views``)."""
+        return self.views(call)[0]
 
     @contextmanager
     def isolated(self) -> Iterator[None]:
@@ -95,7 +130,7 @@ class Chain:
         self.rpc("anvil_mine", [hex(blocks)])
 
     def current_round(self) -> int:
-        return int(self.rounds.functions.currentRound().call())
+        return int(self.view(self.rounds.functions.currentRound()))
 
     def next_round(self, initialize: bool = True) -> int:
         """Mine to the start of the next round and (by default) initialize it."""
