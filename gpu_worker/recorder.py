@@ -16,14 +16,12 @@ the same manifest, and the gateway moves a recording once.
 
 from __future__ import annotations
 
-import signal
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import boto3
@@ -36,7 +34,7 @@ from gpu_worker.errors import TranscodeError
 from gpu_worker.logs import log, log_context
 from gpu_worker.remux import RemuxError, remux_to_mp4
 from gpu_worker.settings import RecorderSettings
-from gpu_worker.worker import Heartbeat, JobQueue, Message
+from gpu_worker.worker import Heartbeat, JobQueue, Message, QueueLoop
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -131,12 +129,11 @@ def remux_job(
     return result
 
 
-class _StopNow(BaseException):
-    """Raised by the signal handler to leave an idle long poll at once (a BaseException: nothing swallows it)."""
-
-
-class Recorder:
+class Recorder(QueueLoop[RemuxResult]):
     """Receive remux jobs one at a time until stopped, ``max_jobs`` are done, or a signal arrives."""
+
+    role = "recorder"
+    job_noun = "recording"
 
     def __init__(
         self,
@@ -151,53 +148,13 @@ class Recorder:
         max_jobs: int = 0,
         stop: threading.Event | None = None,
     ) -> None:
-        self.queue = queue
+        super().__init__(
+            queue, wait_time_s=wait_time_s, heartbeat_fraction=heartbeat_fraction, retry_delay_s=retry_delay_s,
+            max_jobs=max_jobs, stop=stop, label=recorder_id,
+        )  # fmt: skip
         self.bucket = bucket
-        self.wait_time_s = wait_time_s
-        self.heartbeat_interval = max(0.2, queue.visibility_timeout * heartbeat_fraction)
-        self.retry_delay_s = retry_delay_s
         self.work_dir = work_dir
         self.recorder_id = recorder_id
-        self.max_jobs = max_jobs
-        self.stop = stop or threading.Event()
-        self.handled = 0
-        self._idle = False
-
-    def install_signal_handlers(self) -> None:
-        """SIGTERM/SIGINT: finish the running job, then stop; when idle, stop at once."""
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        log.info("received %s: stopping after the current recording", signal.Signals(signum).name)
-        self.stop.set()
-        if self._idle:
-            raise _StopNow
-
-    def run(self) -> int:
-        """Run the loop; return how many messages were handled."""
-        log.info("recorder %s polling %s", self.recorder_id, self.queue.url)
-        try:
-            while not self.stop.is_set() and not (self.max_jobs and self.handled >= self.max_jobs):
-                message = self._receive()
-                if message is not None:
-                    self.handle(message)
-                    self.handled += 1
-        except _StopNow:
-            pass
-        log.info("recorder %s stopped after %d messages", self.recorder_id, self.handled)
-        return self.handled
-
-    def _receive(self) -> Message | None:
-        self._idle = True
-        try:
-            return None if self.stop.is_set() else self.queue.receive(self.wait_time_s)
-        except Exception as error:  # the queue may be briefly unreachable
-            log.warning("receiving from %s failed: %s", self.queue.url, error)
-            self.stop.wait(1.0)
-            return None
-        finally:
-            self._idle = False
 
     def handle(self, message: Message) -> RemuxResult | None:
         """Run one message's job; delete the message once its manifest is written."""
@@ -237,14 +194,6 @@ class Recorder:
                 result.attempt, result.final, code,
             )  # fmt: skip
             return result
-
-    def _retry_later(self, message: Message) -> None:
-        """Bring a failed message back after a short, growing delay (SQS dead-letters it in the end)."""
-        delay = min(self.queue.visibility_timeout, round(self.retry_delay_s * message.receive_count))
-        try:
-            self.queue.extend(message, delay)
-        except Exception as error:  # the full visibility timeout applies instead
-            log.warning("shortening the retry delay of %s failed: %s", message.message_id, error)
 
 
 def main(argv: list[str] | None = None) -> int:

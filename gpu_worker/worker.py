@@ -5,6 +5,9 @@ its ``ok`` result manifest are in S3. A failed job is reported (``attempt``, ``f
 the queue with its visibility shortened to a short backoff, so SQS redelivers it soon and, after
 ``maxReceiveCount`` receives, moves it to the dead-letter queue. A killed worker's message simply comes back. While a
 job runs a heartbeat keeps extending its visibility; SIGTERM/SIGINT finish the job, then exit.
+
+The loop itself (``QueueLoop``) is shared with the recorder (``gpu_worker.recorder``), which runs it over
+another queue and another kind of job.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import json
 import signal
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 import requests
 from pydantic import ValidationError
@@ -30,7 +34,9 @@ from gpu_worker.logs import log, log_context
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
-__all__ = ["Heartbeat", "JobQueue", "Message", "UsageQueue", "Worker", "process_job"]
+__all__ = ["Heartbeat", "JobQueue", "Message", "QueueLoop", "UsageQueue", "Worker", "process_job"]
+
+ResultT = TypeVar("ResultT")
 
 
 @dataclass(frozen=True)
@@ -140,8 +146,99 @@ class _StopNow(BaseException):
     """
 
 
-class Worker:
-    """Receive jobs one at a time until stopped, ``max_jobs`` are done, or a signal arrives."""
+class QueueLoop(ABC, Generic[ResultT]):
+    """Receive messages one at a time until stopped, ``max_jobs`` are handled, or a signal arrives.
+
+    A subclass says what one message's job is (``handle``) and what its log lines call it.
+    """
+
+    #: what the log lines call the loop ("worker t1 polling ...") and the job a signal lets finish
+    role: ClassVar[str] = "loop"
+    job_noun: ClassVar[str] = "job"
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        *,
+        wait_time_s: int,
+        heartbeat_fraction: float,
+        retry_delay_s: float,
+        max_jobs: int,
+        stop: threading.Event | None,
+        label: str | None,
+    ) -> None:
+        self.queue = queue
+        self.wait_time_s = wait_time_s
+        self.heartbeat_interval = max(0.2, queue.visibility_timeout * heartbeat_fraction)
+        self.retry_delay_s = retry_delay_s
+        self.max_jobs = max_jobs
+        self.stop = stop or threading.Event()
+        self.label = label
+        self.handled = 0
+        self._idle = False
+
+    @abstractmethod
+    def handle(self, message: Message) -> ResultT | None:
+        """Run one message's job and settle the message (delete it, or retry it later); None if it has none."""
+
+    def _polling_details(self) -> str:
+        """What the opening log line adds after the queue's URL."""
+        return ""
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT: finish the running job, then stop; when idle, stop at once."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: stopping after the current %s", signal.Signals(signum).name, self.job_noun)
+        self.stop.set()
+        if self._idle:
+            raise _StopNow  # interrupts the long poll; a message it was receiving comes back
+
+    def run(self) -> int:
+        """Run the loop; return how many messages were handled."""
+        log.info("%s %s polling %s%s", self.role, self.label, self.queue.url, self._polling_details())
+        try:
+            while not self.stop.is_set() and not (self.max_jobs and self.handled >= self.max_jobs):
+                message = self._receive()
+                if message is not None:
+                    self.handle(message)
+                    self.handled += 1
+        except _StopNow:
+            pass
+        log.info("%s %s stopped after %d messages", self.role, self.label, self.handled)
+        return self.handled
+
+    def _receive(self) -> Message | None:
+        self._idle = True
+        try:
+            return None if self.stop.is_set() else self.queue.receive(self.wait_time_s)
+        except Exception as error:  # the queue may be briefly unreachable
+            log.warning("receiving from %s failed: %s", self.queue.url, error)
+            self.stop.wait(1.0)
+            return None
+        finally:
+            self._idle = False
+
+    def _retry_later(self, message: Message) -> None:
+        """Shorten a failed message's invisibility to a linear backoff (capped at the queue's).
+
+        A live segment retried a whole visibility timeout later is useless; a few seconds later it
+        may still make the playlist (and a recording's transient failure is simply retried soon).
+        The message is never deleted: SQS dead-letters it in the end.
+        """
+        delay = min(self.queue.visibility_timeout, round(self.retry_delay_s * message.receive_count))
+        try:
+            self.queue.extend(message, delay)
+        except Exception as error:  # the full visibility timeout applies instead
+            log.warning("shortening the retry delay of %s failed: %s", message.message_id, error)
+
+
+class Worker(QueueLoop[TranscodeResult]):
+    """Receive transcode jobs one at a time until stopped, ``max_jobs`` are done, or a signal arrives."""
+
+    role = "worker"
 
     def __init__(
         self,
@@ -161,13 +258,12 @@ class Worker:
         usage: UsageQueue | None = None,
         max_paid_overrun: float = DEFAULT_MAX_OVERRUN,
     ) -> None:
-        self.queue = queue
+        super().__init__(
+            queue, wait_time_s=wait_time_s, heartbeat_fraction=heartbeat_fraction, retry_delay_s=retry_delay_s,
+            max_jobs=max_jobs, stop=stop, label=worker_id,
+        )  # fmt: skip
         self.encoder = encoder
         self.session = session
-        self.wait_time_s = wait_time_s
-        self.heartbeat_interval = max(0.2, queue.visibility_timeout * heartbeat_fraction)
-        self.max_jobs = max_jobs
-        self.retry_delay_s = retry_delay_s
         self.worker_id = worker_id
         self.timeout = timeout
         self.policy = policy
@@ -175,63 +271,12 @@ class Worker:
         self.max_paid_overrun = max_paid_overrun
         # On-chain mode: where to report what each paid job made (None: nothing is reported).
         self.usage = usage
-        self.stop = stop or threading.Event()
-        self.handled = 0
-        self._idle = False
 
-    def install_signal_handlers(self) -> None:
-        """SIGTERM/SIGINT: finish the running job, then stop; when idle, stop at once."""
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        log.info("received %s: stopping after the current job", signal.Signals(signum).name)
-        self.stop.set()
-        if self._idle:
-            raise _StopNow  # interrupts the long poll; a message it was receiving comes back
-
-    def run(self) -> int:
-        """Run the loop; return how many messages were handled."""
-        log.info(
-            "worker %s polling %s with %s (visibility %ss, maxReceiveCount %s)",
-            self.worker_id, self.queue.url, self.encoder.name,
-            self.queue.visibility_timeout, self.queue.max_receive_count,
-        )  # fmt: skip
-        try:
-            while not self.stop.is_set() and not (self.max_jobs and self.handled >= self.max_jobs):
-                message = self._receive()
-                if message is not None:
-                    self.handle(message)
-                    self.handled += 1
-        except _StopNow:
-            pass
-        log.info("worker %s stopped after %d messages", self.worker_id, self.handled)
-        return self.handled
-
-    def _receive(self) -> Message | None:
-        self._idle = True
-        try:
-            if self.stop.is_set():
-                return None
-            return self.queue.receive(self.wait_time_s)
-        except Exception as error:  # the queue may be briefly unreachable
-            log.warning("receiving from %s failed: %s", self.queue.url, error)
-            self.stop.wait(1.0)
-            return None
-        finally:
-            self._idle = False
-
-    def _retry_later(self, message: Message) -> None:
-        """Shorten a failed message's invisibility to a linear backoff (capped at the queue's).
-
-        A live segment retried a whole visibility timeout later is useless; a few seconds later it
-        may still make the playlist. The message is never deleted: SQS dead-letters it in the end.
-        """
-        delay = min(self.queue.visibility_timeout, round(self.retry_delay_s * message.receive_count))
-        try:
-            self.queue.extend(message, delay)
-        except Exception as error:  # the full visibility timeout applies instead
-            log.warning("shortening the retry delay of %s failed: %s", message.message_id, error)
+    def _polling_details(self) -> str:
+        return (
+            f" with {self.encoder.name} (visibility {self.queue.visibility_timeout}s,"
+            f" maxReceiveCount {self.queue.max_receive_count})"
+        )
 
     def handle(self, message: Message) -> TranscodeResult | None:
         """Run one message's job; delete the message only when its result is ``ok``."""
