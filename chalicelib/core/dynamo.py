@@ -12,6 +12,12 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
 
+#: The longest key a lookup sends to DynamoDB, in UTF-8 bytes. DynamoDB refuses a partition key over 2048
+#: bytes and a sort key over 1024 with a ValidationException, even on GetItem and Query, so an id taken from
+#: a request path would turn "no such stream" into a 500. Every key this app issues is far shorter (ids are
+#: UUIDs, 36 bytes; stream keys 19; playback ids 16): a longer one names no item, so it is not asked for.
+MAX_LOOKUP_KEY_BYTES = 256
+
 #: One write of a ``TransactWriteItems`` request. A table resource's client takes Python values (it
 #: serializes them, as the resource does), not DynamoDB's typed JSON.
 TransactItem = dict[str, Any]
@@ -20,6 +26,12 @@ TransactItem = dict[str, Any]
 def to_dynamo(value: Any) -> Any:
     """Return ``value`` with floats as Decimals, which is what DynamoDB numbers take."""
     return json.loads(json.dumps(value), parse_float=Decimal)
+
+
+def names_no_item(key: str) -> bool:
+    """True when ``key`` is over ``MAX_LOOKUP_KEY_BYTES`` in UTF-8: a lookup answers "none" without asking DynamoDB."""
+    # surrogatepass: a lone surrogate decoded from a path is counted, not raised on.
+    return len(key.encode("utf-8", "surrogatepass")) > MAX_LOOKUP_KEY_BYTES
 
 
 def written(write: Callable[[], object]) -> bool:

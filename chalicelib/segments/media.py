@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 TS_CONTENT_TYPE = "video/mp2t"
 JSON_CONTENT_TYPE = "application/json"
 PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
+#: S3's longest object key: a longer one (a path parameter of a request, say) names no object.
+MAX_S3_KEY_BYTES = 1024
 
 
 class MediaBucket:
@@ -29,6 +31,8 @@ class MediaBucket:
 
     def find(self, key: str) -> bytes | None:
         """Return the object at ``key``, or None when there is none."""
+        if len(key.encode("utf-8", "surrogatepass")) > MAX_S3_KEY_BYTES:  # S3 refuses it (KeyTooLongError)
+            return None
         try:
             return self.read(key)
         except self._s3.exceptions.NoSuchKey:

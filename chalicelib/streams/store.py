@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 
 from chalicelib.core.clock import now_ms
-from chalicelib.core.dynamo import TransactItem, to_dynamo, update_item, written
+from chalicelib.core.dynamo import TransactItem, names_no_item, to_dynamo, update_item, written
 from chalicelib.core.errors import Forbidden, Gone, NotFound
 from chalicelib.streams.models import PUBLIC, PlaybackPolicy, StreamCreate, StreamRecord, StreamUpdate
 from chalicelib.streams.profiles import DEFAULT_PROFILES
@@ -71,6 +71,8 @@ class StreamStore:
 
     def find(self, stream_id: str) -> StreamRecord | None:
         """Return a stream, deleted or not, or None."""
+        if names_no_item(stream_id):
+            return None
         item = self._table.get_item(Key={"id": stream_id}, ConsistentRead=True).get("Item")
         return None if item is None else StreamRecord.model_validate(item)
 
@@ -112,6 +114,8 @@ class StreamStore:
         return self.get(stream_id, owner)
 
     def _by_index(self, index: str, attribute: str, value: str) -> StreamRecord | None:
+        if names_no_item(value):
+            return None
         page = self._table.query(IndexName=index, KeyConditionExpression=Key(attribute).eq(value), Limit=1)
         items = page.get("Items", [])
         return StreamRecord.model_validate(items[0]) if items else None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.core.dynamo import to_dynamo
+from chalicelib.core.dynamo import names_no_item, to_dynamo
 from chalicelib.webhooks.errors import webhook_not_found
 from chalicelib.webhooks.models import LastFailure, WebhookRecord
 
@@ -31,6 +31,8 @@ class WebhookStore:
 
     def find(self, webhook_id: str) -> WebhookRecord | None:
         """Return a webhook, deleted or not, or None."""
+        if names_no_item(webhook_id):
+            return None
         item = self._table.get_item(Key={"id": webhook_id}, ConsistentRead=True).get("Item")
         return None if item is None else WebhookRecord.model_validate(item)
 
