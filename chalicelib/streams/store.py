@@ -89,12 +89,14 @@ class StreamStore:
         return sorted(mine, key=lambda r: r.created_at, reverse=True)
 
     def delete(self, stream_id: str, owner: str) -> None:
-        """Mark a stream deleted: its key stops ingesting, its playback ends (idempotent)."""
+        """Mark a stream deleted: its key stops ingesting, its playback ends (idempotent).
+
+        A live stream stays marked active: no segment can come any more, so the idle sweep ends it as it ends any
+        stream that stopped, once (its session ends, its recording is made, ``stream.idle`` goes out).
+        """
         self.get(stream_id, owner)
         self._table.update_item(
-            Key={"id": stream_id},
-            UpdateExpression="SET deleted = :t, isActive = :f",
-            ExpressionAttributeValues={":t": True, ":f": False},
+            Key={"id": stream_id}, UpdateExpression="SET deleted = :t", ExpressionAttributeValues={":t": True}
         )
 
     def update(self, stream_id: str, owner: str, changes: StreamUpdate) -> StreamRecord:

@@ -306,6 +306,18 @@ def test_recording_ready_is_emitted_once_even_when_its_message_is_delivered_twic
     assert payload["session"]["id"] == session["id"] and payload["session"]["recordingStatus"] == "ready"
 
 
+def test_a_stream_deleted_while_live_ends_its_session_and_is_recorded(stage: Stage, heard: Heard) -> None:
+    stream = pushed_and_transcoded(stage, n=3)
+    assert stage.call("DELETE", f"/stream/{stream['id']}", Host="api.example").status_code == 204
+    go_idle(stage)
+    go_idle(stage)  # a second sweep finds nothing more to end
+    [(stream_id, _, _, _)] = heard.named("stream.idle")
+    assert stream_id == stream["id"]
+    assert settle_sessions(stage) == {"batchItemFailures": []}
+    [message] = stage.receive("recordings")  # what was recorded before the delete becomes the MP4
+    assert RemuxJob.model_validate_json(message["Body"]).seqs == [0, 1, 2]
+
+
 # --- failures -----------------------------------------------------------------------------------------------
 
 
