@@ -1,5 +1,6 @@
 """``lp status``: the round, the active set with stake and terms, an account's stake, fees and unbonding locks,
-its deposit and reserve as a broadcaster, and the tickets redeemed, as tables or (``--json``) one JSON object."""
+its deposit and reserve as a broadcaster, and the tickets sent, won and redeemed, as tables or (``--json``) one
+JSON object."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from rich.console import Console
 from rich.table import Table
 
 from chalicelib.chain.protocol import Protocol
+from chalicelib.core.settings import Settings
 from lpcli.context import command_session, console, options
 from lpcli.session import KEY_ENV, address_of, load_account
 from lpcli.staking import position, unbonding_locks
-from lpcli.tickets import OffchainCounts, by_recipient, by_sender, offchain_ticket_counts, redeemed_tickets, ticket_rows
+from lpcli.tickets import OffchainCounts, by_recipient, by_sender, redeemed_tickets, stage_ticket_counts, ticket_rows
 from lpcli.units import format_ppm, format_price, format_token
 
 # ------------------------------------------------------------------------------------------------ reads
@@ -108,24 +110,28 @@ def sender_status(protocol: Protocol, address: ChecksumAddress) -> dict[str, Any
     }
 
 
-def tickets_status(protocol: Protocol, address: ChecksumAddress | None) -> dict[str, Any]:
-    """Redeemed winning tickets per recipient (chain), with tickets sent and won where they are counted (seam)."""
+def tickets_status(
+    protocol: Protocol, address: ChecksumAddress | None, counted: dict[str, OffchainCounts] | None = None
+) -> dict[str, Any]:
+    """Redeemed winning tickets per recipient (chain), with tickets sent, received and won where a stage's own
+    count was read (``counted``, per recipient: see ``stage_ticket_counts``)."""
     pairs = redeemed_tickets(protocol)
-    recipients = by_recipient(pairs)
-    offchain: dict[str, OffchainCounts] = {a: offchain_ticket_counts(a) for a in ([address] if address else [])}
-    counted = {a: c for a, c in offchain.items() if c.sent is not None or c.won is not None}
-    result: dict[str, Any] = {"by_recipient": ticket_rows(recipients, counted)}
+    counted = counted or {}
+    result: dict[str, Any] = {"by_recipient": ticket_rows(by_recipient(pairs), counted)}
     if address is not None:
         sent = by_sender(pairs).get(address)
+        sends = [c.sent for c in counted.values() if c.sent is not None]
         result["as_sender"] = {
-            "sent": offchain[address].sent,
+            "sent": sum(sends) if sends else None,
             "redeemed": sent.count if sent else 0,
             "redeemed_face_value": sent.face_value if sent else 0,
         }
     return result
 
 
-def status(protocol: Protocol, address: ChecksumAddress | None) -> dict[str, Any]:
+def status(
+    protocol: Protocol, address: ChecksumAddress | None, counted: dict[str, OffchainCounts] | None = None
+) -> dict[str, Any]:
     """Everything ``lp status`` shows, as plain values (wei and LPT base units, terms in ppm)."""
     return {
         "chain_id": protocol.deployment.chain_id,
@@ -133,7 +139,7 @@ def status(protocol: Protocol, address: ChecksumAddress | None) -> dict[str, Any
         "active_set": active_set(protocol),
         "account": account_status(protocol, address) if address else None,
         "sender": sender_status(protocol, address) if address else None,
-        "tickets": tickets_status(protocol, address),
+        "tickets": tickets_status(protocol, address, counted),
     }
 
 
@@ -216,22 +222,30 @@ def render(out: Console, report: dict[str, Any]) -> None:
         )
         out.print(table)
 
-    table = Table(title="Winning tickets redeemed, per recipient")
-    for column in ("recipient", "won", "redeemed", "face value", "from reserve"):
+    table = Table(title="Tickets per recipient")
+    for column in ("recipient", "sent", "received", "won", "redeemed", "face value", "from reserve"):
         table.add_column(column, justify="left" if column == "recipient" else "right")
     for row in report["tickets"]["by_recipient"]:
         table.add_row(
             str(row["address"]),
+            _count(row["sent"]),
+            _count(row["received"]),
             _count(row["won"]),
             str(row["redeemed"]),
             format_token(int(row["redeemed_face_value"] or 0), "ETH"),
             format_token(int(row["redeemed_from_reserve"] or 0), "ETH"),
         )
+    if report["tickets"]["by_recipient"]:
+        table.caption = (
+            "sent, received, won: the stage's own count (--stage); redeemed: the TicketBroker's events"
+            if report.get("stage")
+            else "redeemed: the TicketBroker's events; --stage STAGE adds what a gateway sent and an orchestrator won"
+        )
     out.print(table)
 
 
 def _count(value: int | None) -> str:
-    return "-" if value is None else str(value)  # "-": not counted off chain yet
+    return "-" if value is None else str(value)  # "-": no stage read that counts it (see --stage)
 
 
 # ------------------------------------------------------------------------------------------------ command
@@ -245,8 +259,17 @@ def show(
     account: Annotated[
         str | None, typer.Option(help="Show this address's stake and funds (default: the key's, if one is set).")
     ] = None,
+    stage: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LP_STAGE",
+            help="Add what this stage of yours counted, from its DynamoDB tables: the tickets a gateway sent, those "
+            "an orchestrator received and won.",
+        ),
+    ] = None,
 ) -> None:
-    """Show the round, the active set, your stake, fees, deposit and reserve, and the tickets redeemed."""
+    """Show the round, the active set, your stake, fees, deposit and reserve, and the tickets sent, won and
+    redeemed."""
     opts = options(ctx)
     if account is not None:
         address: ChecksumAddress | None = address_of(account)
@@ -254,7 +277,10 @@ def show(
         address = load_account(opts.key_file).address
     else:
         address = None
-    report = status(command_session(ctx).protocol, address)
+    protocol = command_session(ctx).protocol
+    counted = stage_ticket_counts(Settings(stage=stage)) if stage else None
+    report = status(protocol, address, counted)
+    report["stage"] = stage
     if as_json:
         typer.echo(json.dumps(report, indent=1))
     else:

@@ -1,18 +1,29 @@
 """Tickets in numbers: what the chain tells (winning tickets redeemed, from the TicketBroker's
-``WinningTicketRedeemed`` events) beside what only the gateway and the orchestrator know (tickets sent and won).
-
-The off-chain side is a seam: ``offchain_ticket_counts`` answers nothing until the payments pipeline keeps its own
-counters; ``ticket_rows`` already merges them in when it does.
+``WinningTicketRedeemed`` events) beside what only a stage knows by its own count, read from its DynamoDB tables:
+a gateway the tickets it sent each orchestrator (its ``tallies``), an orchestrator the tickets it received and won
+(its ``balances``, per sender).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from eth_account import Account
 from web3 import Web3
 
 from chalicelib.chain.protocol import Protocol
+from chalicelib.core.settings import Settings
+from chalicelib.payments.ledger import Ledger
+from chalicelib.segments.tally import OrchestratorTally
+from lpcli.errors import CliError
+
+#: A status read fails in seconds, not after boto3's default retries, when the AWS endpoint does not answer.
+_AWS = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
 
 
 @dataclass
@@ -26,9 +37,11 @@ class Redeemed:
 
 @dataclass(frozen=True)
 class OffchainCounts:
-    """What a gateway (tickets sent) or an orchestrator (tickets received and won) counted itself."""
+    """What a stage counted itself for one recipient: tickets a gateway sent it, tickets it received and won (when
+    the stage is that orchestrator). None: not counted by the stage read."""
 
     sent: int | None = None
+    received: int | None = None
     won: int | None = None
 
 
@@ -57,27 +70,56 @@ def by_sender(pairs: Mapping[tuple[str, str], Redeemed]) -> dict[str, Redeemed]:
     return _summed(pairs, recipient=False)
 
 
-def offchain_ticket_counts(address: str) -> OffchainCounts:
-    """Tickets ``address`` sent (as a gateway) or won (as an orchestrator) by its own count.
+def stage_ticket_counts(stage: Settings) -> dict[str, OffchainCounts]:
+    """What ``stage`` counted, per recipient (checksummed): as a gateway, the tickets it sent each orchestrator; as
+    an orchestrator, the tickets it received and won from every sender. Read from the stage's tables in the AWS
+    account (or endpoint: ``AWS_ENDPOINT_URL``) of this environment; a missing table or an unreachable endpoint
+    is a ``CliError`` in words."""
+    dynamodb = boto3.session.Session().resource("dynamodb", region_name=stage.region, config=_AWS)
+    counts: dict[str, OffchainCounts] = {}
+    try:
+        if stage.has_role("gateway"):
+            tallies = OrchestratorTally(dynamodb.Table(stage.name("tallies")))
+            for address, tally in tallies.totals().items():
+                counts[Web3.to_checksum_address(address)] = OffchainCounts(sent=tally.tickets)
+        if stage.has_role("orchestrator"):
+            if stage.eth_private_key is None:
+                raise CliError(
+                    f"stage {stage.stage} is an orchestrator, but its key (LP_ETH_PRIVATE_KEY) is not set: the "
+                    "tickets it won are counted under its address"
+                )
+            me = Web3.to_checksum_address(Account.from_key(stage.eth_private_key.get_secret_value()).address)
+            tables = (dynamodb.Table(stage.name(name)) for name in ("tickets", "balances", "charges"))
+            per_sender = Ledger(*tables).ticket_counts()
+            received = sum(r for r, _ in per_sender.values())
+            won = sum(w for _, w in per_sender.values())
+            counts[me] = replace(counts.get(me, OffchainCounts()), received=received, won=won)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            raise CliError(
+                f"stage {stage.stage} has no tables here (region {stage.region}): check --stage (LP_STAGE) and the "
+                "AWS account or AWS_ENDPOINT_URL (`eval $(.venv/bin/python -m devstack env dev)` sets both for "
+                "the local stack)"
+            ) from None
+        raise CliError(f"stage {stage.stage}'s tables could not be read: {code or error}") from None
+    except BotoCoreError as error:  # no credentials, an endpoint that does not answer
+        raise CliError(f"stage {stage.stage}'s tables could not be read: {error}") from None
+    return counts
 
-    Seam: the gateway's and the orchestrator's ticket counters do not exist yet, so nothing is known. When they do,
-    answer from them here (or pass the counts to ``ticket_rows``); the status table shows them beside the chain's.
-    """
-    return OffchainCounts()
 
-
-def ticket_rows(
-    redeemed: Mapping[str, Redeemed], offchain: Mapping[str, OffchainCounts]
-) -> list[dict[str, int | str | None]]:
-    """One row per address that redeemed tickets or counted some: sent and won (off chain), redeemed (on chain)."""
-    rows: list[dict[str, int | str | None]] = []
-    for address in sorted(set(redeemed) | set(offchain)):
+def ticket_rows(redeemed: Mapping[str, Redeemed], counted: Mapping[str, OffchainCounts]) -> list[dict[str, Any]]:
+    """One row per recipient that redeemed tickets or was counted: sent, received and won (a stage's own count, None
+    where not counted), redeemed (on chain)."""
+    rows: list[dict[str, Any]] = []
+    for address in sorted(set(redeemed) | set(counted)):
         chain = redeemed.get(address, Redeemed())
-        own = offchain.get(address, OffchainCounts())
+        own = counted.get(address, OffchainCounts())
         rows.append(
             {
                 "address": address,
                 "sent": own.sent,
+                "received": own.received,
                 "won": own.won,
                 "redeemed": chain.count,
                 "redeemed_face_value": chain.face_value,

@@ -4,7 +4,8 @@ Taking a paid job is one conditional write of the sender's item in the usual cas
 adds little to a segment's way; a payment with a winner is one transaction. At-least-once delivery and
 concurrent intakes stay exact because every write is conditional:
 
-- ``balances`` (``sender``): wei credited by tickets minus fees charged, counters, ``pendingWinnings`` (the
+- ``balances`` (``sender``): wei credited by tickets minus fees charged, counters (tickets ``received`` and
+  ``won``, ``charged`` wei, ``jobs``), ``pendingWinnings`` (the
   face values of the sender's winning tickets not yet redeemed: a new winner is taken only while all of them
   together stay within the sender's deposit and reserve allocation, since the broker pays them one after
   another from the same money), and one attribute per quote (``q:<recipientRandHash>``): the highest sender
@@ -173,8 +174,8 @@ class Ledger:
             values[":need"] = fee - payment.credit  # what the balance must already hold
             conditions.append("((attribute_not_exists(balance) AND :zero >= :need) OR balance >= :need)")
         if won:
-            adds += ", pendingWinnings :won"
-            values.update({":won": won, ":room": payment.funds - won})
+            adds += ", pendingWinnings :won, won :winners"
+            values.update({":won": won, ":winners": len(payment.winners), ":room": payment.funds - won})
             conditions.append(
                 "((attribute_not_exists(pendingWinnings) AND :zero <= :room) OR pendingWinnings <= :room)"
             )
@@ -290,6 +291,21 @@ class Ledger:
         """The sender's balance in wei (credit minus charges)."""
         item = self.balances.get_item(Key={"sender": sender}, ConsistentRead=True).get("Item")
         return int(item.get("balance", 0)) if item else 0  # type: ignore[arg-type]
+
+    def ticket_counts(self) -> dict[str, tuple[int, int]]:
+        """Tickets received and won per sender, by this orchestrator's own count (a scan: one item per sender)."""
+        counts: dict[str, tuple[int, int]] = {}
+        kwargs: dict[str, Any] = {
+            "ProjectionExpression": "#s, #r, #w",
+            "ExpressionAttributeNames": {"#s": "sender", "#r": "received", "#w": "won"},
+        }
+        while True:
+            page = self.balances.scan(**kwargs)
+            for item in page.get("Items", []):
+                counts[str(item["sender"])] = (int(item.get("received", 0)), int(item.get("won", 0)))  # type: ignore[arg-type]
+            if "LastEvaluatedKey" not in page:
+                return counts
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def unsettled_winners(self, received_before_s: int) -> list[WinningTicket]:
         """Winning tickets still pending that were received before ``received_before_s`` (their queue message

@@ -86,6 +86,7 @@ class Lp:
             "LP_ETH_RPC_URL": str(rpc),
             "LP_DEPLOYMENT_FILE": str(self.deployment),
             "LP_ETH_PRIVATE_KEY": "0x" + key.key.hex() if key else None,
+            "LP_STAGE": None,  # the chain alone, unless a test names a stage
             "COLUMNS": "200",
         }
 
@@ -304,6 +305,11 @@ def test_a_missing_key_deployment_or_node_is_said_in_words(lp: Lp, chain: Chain,
     assert "cannot reach the Ethereum node at http://127.0.0.1:9" in lp.fails(
         "status", env={"LP_ETH_RPC_URL": "http://127.0.0.1:9"}
     )
+    no_aws = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
+    said = lp.fails("status", "--stage", "orch-z", env={**no_aws, "LP_ROLES": '["orchestrator"]'})
+    assert "stage orch-z is an orchestrator, but its key (LP_ETH_PRIVATE_KEY) is not set" in said
+    said = lp.fails("status", "--stage", "dev", env=no_aws)
+    assert "stage dev's tables could not be read: Could not connect to the endpoint URL" in said
     other = chain.deployment.model_copy(update={"chain_id": 1}).save(tmp_path / "other.json")
     assert "was deployed on chain 1" in lp.fails("status", env={"LP_DEPLOYMENT_FILE": str(other)})
     key_file = tmp_path / "key"

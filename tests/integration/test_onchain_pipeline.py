@@ -10,6 +10,9 @@ the face values of the winning tickets it redeemed, and no ticket is redeemed tw
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -111,6 +114,17 @@ def _settled_charges(stack: LocalStack, jobs: int) -> list[dict[str, Any]] | Non
     return charges if len(charges) >= jobs and all("settledPixels" in c for c in charges) else None
 
 
+def _lp_status(stack: LocalStack, stage: str) -> dict[str, Any]:
+    """``lp status --json`` as a stage's operator runs it (``eval $(python -m devstack env STAGE)``): one row per
+    recipient, by address."""
+    env = {**os.environ, **stack.env_for(stage)}
+    done = subprocess.run(
+        [sys.executable, "-m", "lpcli", "status", "--json"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return {row["address"]: row for row in json.loads(done.stdout)["tickets"]["by_recipient"]}
+
+
 def _queue_empty(sqs: Any, url: str) -> bool:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
@@ -139,6 +153,20 @@ def test_paid_segments_credit_each_orchestrator_the_face_value_of_its_redeemed_t
     assert sum(o.won for o in report) > 0 and sum(o.redeemed for o in report) == sum(o.won for o in report)
     assert all(o.minted > 0 for o in report)  # each orchestrator called reward() in its first active round
     _check_books(onchain, report)
+    # `lp status` shows what each stage counted beside what the chain paid: the gateway the tickets it sent each
+    # orchestrator (its tallies: at least what the segments' records say), each orchestrator what it received,
+    # won and redeemed.
+    gateway = _lp_status(onchain, onchain.gateway.name)
+    assert sum(gateway[o.address]["sent"] for o in report) <= received
+    for o in report:
+        assert gateway[o.address]["sent"] >= o.sent
+        assert gateway[o.address]["won"] is None  # a gateway cannot know which of its tickets won
+        own = _lp_status(onchain, o.name)[o.address]
+        assert (own["received"], own["won"], own["redeemed"]) == (o.received, o.won, o.redeemed), own
+        assert own["sent"] is None
+    env = {**os.environ, **onchain.env_for(onchain.gateway.name), "LP_STAGE": "nosuch"}
+    done = subprocess.run([sys.executable, "-m", "lpcli", "status"], env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and "stage nosuch has no tables here" in " ".join(done.stderr.split()), done.stderr
     # Every winner's message delivered again: nothing more is paid.
     for o in report:
         _send_again(onchain, o)
