@@ -10,6 +10,7 @@ from typing import Any
 from chalice.app import Chalice, CORSConfig, Rate, Response, SQSEvent
 from pydantic import ValidationError
 
+from chalicelib.core import timing
 from chalicelib.core.clock import now_ms
 from chalicelib.core.errors import ApiError, NotFound, invalid
 from chalicelib.core.health import health as stage_health
@@ -55,8 +56,10 @@ wiring = Wiring()
 logger.append_keys(stage=settings().stage)
 
 
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json"})
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body), status_code=status, headers={"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 def api(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -257,8 +260,9 @@ def webhook_log(webhook_id: str) -> Response:
 def push(stream_key: str, name: str) -> Response:
     """Take a segment (``<seq>.ts`` or ffmpeg's ``index<seq>.ts``) or a pushed playlist; 202."""
     _require_role("gateway")
-    outcome = ingest(wiring.gateway(), stream_key, name, _body(), _header("content-duration"))
-    return _json(outcome.wire(), 202)
+    with timing.collecting() as spans:  # on chain: the time the segment's payment took (Server-Timing)
+        outcome = ingest(wiring.gateway(), stream_key, name, _body(), _header("content-duration"))
+    return _json(outcome.wire(), 202, timing.header(spans))
 
 
 @app.route("/live/{stream_key}/{name}", methods=["DELETE"], content_types=ANY_TYPE)
@@ -440,8 +444,9 @@ def recording_file(session_id: str, rendition: str, file: str) -> Response:
 def intake() -> Response:
     """Take a transcode job from a gateway and queue it for this orchestrator's workers; 202."""
     _require_role("orchestrator")
-    taken = take_job(_body(), _header(SIGNATURE_HEADER.lower()), wiring.intake_rules(), wiring.jobs_queue())
-    return _json(taken.answer().wire(), 202)
+    with timing.collecting() as spans:  # on chain: the time the tickets' check and ledger write took
+        taken = take_job(_body(), _header(SIGNATURE_HEADER.lower()), wiring.intake_rules(), wiring.jobs_queue())
+    return _json(taken.answer().wire(), 202, timing.header(spans))
 
 
 @app.route("/orchestrator/ticket-params", methods=["GET"], content_types=ANY_TYPE)

@@ -10,6 +10,7 @@ from typing import Literal
 import requests
 from pydantic import ValidationError
 
+from chalicelib.core import timing
 from chalicelib.core.errors import Unavailable
 from chalicelib.core.logs import logger
 from chalicelib.core.settings import OrchestratorEndpoint
@@ -62,7 +63,8 @@ def send(
             job = job_for(orchestrator.address)
             if payer is not None:
                 try:
-                    job = payer.pay(orchestrator.address, orchestrator.url, job)
+                    with timing.timed(timing.TICKETS):
+                        job = payer.pay(orchestrator.address, orchestrator.url, job)
                 except QuoteRefused as refused:
                     failures.append(f"{orchestrator.address}: {refused.code}")
                     logger.warning(
@@ -111,6 +113,10 @@ def _post(
         failures.append(f"{orchestrator.address}: {type(error).__name__}")
         logger.warning("orchestrator unreachable", orchestrator=orchestrator.address, error=str(error))
         return "next", None
+    if isinstance(job, PaidJob):  # the orchestrator's own time on the tickets (and its queue), as it says
+        reported = timing.durations(response.headers.get(timing.HEADER))
+        for name in set(timing.FROM_ORCHESTRATOR) & reported.keys():
+            timing.add(name, reported[name])
     if response.status_code in (200, 201, 202):
         return _taken(response)
     failures.append(f"{orchestrator.address}: HTTP {response.status_code}")

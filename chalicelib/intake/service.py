@@ -17,6 +17,7 @@ from typing import NamedTuple
 from eth_utils.address import is_address
 from pydantic import Field, ValidationError
 
+from chalicelib.core import timing
 from chalicelib.core.errors import (
     ApiError,
     Forbidden,
@@ -163,7 +164,9 @@ def take_job(body: bytes, signature: str | None, rules: IntakeRules, queue: Jobs
         check_job_terms(job, rules)
         if rules.payments is not None:
             message_id, spent = _take_paid(job, gateway, rules.payments, queue, rules.now_ms // 1000)
-            return Taken(job, message_id, spent, _renewal(job, rules.payments, spent))
+            with timing.timed(timing.TICKET_CHECK):
+                renewed = _renewal(job, rules.payments, spent)
+            return Taken(job, message_id, spent, renewed)
         message_id = queue.send(job.unpaid())  # off-chain: nobody to settle with, whatever the body says
         logger.info("job queued", message_id=message_id, gateway=gateway)
         return Taken(job, message_id)
@@ -176,17 +179,18 @@ def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue,
     Winning tickets go to the redemption queue once recorded (also when the job itself is then refused:
     they are paid for).
     """
-    paid = check_payment(rules.terms, rules.view, job.payment, signer)
-    pixels = job_pixels(job)
-    price = rules.terms.price
-    fee = price.fee(pixels)
-    try:
-        charge = rules.ledger.pay(paid, job.job_id, fee, now_s)
-    except PaymentRequired as refusal:
-        if refusal.code == "insufficient_balance":  # recorded and credited, though the job is refused
-            _redeem_winners(paid, rules)
-        raise
-    _redeem_winners(paid, rules)
+    with timing.timed(timing.TICKET_CHECK):  # what payment adds to the job's way (the queueing is not)
+        paid = check_payment(rules.terms, rules.view, job.payment, signer)
+        pixels = job_pixels(job)
+        price = rules.terms.price
+        fee = price.fee(pixels)
+        try:
+            charge = rules.ledger.pay(paid, job.job_id, fee, now_s)
+        except PaymentRequired as refusal:
+            if refusal.code == "insufficient_balance":  # recorded and credited, though the job is refused
+                _redeem_winners(paid, rules)
+            raise
+        _redeem_winners(paid, rules)
     if charge.outcome == "already_charged":  # delivered again: queued by the delivery that charged it
         logger.info("job already taken", sender=paid.sender)
         return None, bool(paid.winners)
@@ -194,7 +198,8 @@ def _take_paid(job: PaidJob, signer: str, rules: PaymentRules, queue: JobsQueue,
         pixels=pixels, fee=fee, price_per_unit=price.price_per_unit, pixels_per_unit=price.pixels_per_unit
     )
     try:
-        message_id = queue.send(job.unpaid(charged))
+        with timing.timed(timing.INTAKE_QUEUE):
+            message_id = queue.send(job.unpaid(charged))
     except Exception:
         rules.ledger.refund(paid, job.job_id, fee)  # the gateway gets a 5xx and has the job made elsewhere
         raise

@@ -21,6 +21,7 @@ import requests
 from web3 import Web3
 
 from chalicelib.chain.protocol import Protocol
+from chalicelib.core import timing
 from devstack import network
 from devstack.net import free_port
 from devstack.payments import OrchestratorPayments, payments_report, wait_for_payments
@@ -140,6 +141,11 @@ def test_paid_segments_credit_each_orchestrator_the_face_value_of_its_redeemed_t
         for seq, body in enumerate(segments):
             response = api.push(stream["streamKey"], seq, body)
             assert response.status_code == 202, response.text
+            # What the payment took (the gateway's tickets, the orchestrator's check) and the orchestrator's
+            # queueing, as the 202 says it
+            spent = timing.durations(response.headers.get(timing.HEADER))
+            assert spent.keys() == {timing.TICKETS, *timing.FROM_ORCHESTRATOR}, spent
+            assert all(v > 0 for v in spent.values()), spent
     for stream in streams:
         _ready(api, stream, range(len(segments)))
     report = wait_for_payments(onchain, timeout_s=90)
