@@ -5,7 +5,7 @@ adds little to a segment's way; a payment with a winner is one transaction. At-l
 concurrent intakes stay exact because every write is conditional:
 
 - ``balances`` (``sender``): wei credited by tickets minus fees charged, counters (tickets ``received`` and
-  ``won``, ``charged`` wei, ``jobs``), ``pendingWinnings`` (the
+  ``won``, ``charged`` wei, ``jobs``, ``payments``), ``pendingWinnings`` (the
   face values of the sender's winning tickets not yet redeemed: a new winner is taken only while all of them
   together stay within the sender's deposit and reserve allocation, since the broker pays them one after
   another from the same money), and one attribute per quote (``q:<recipientRandHash>``): the highest sender
@@ -20,7 +20,8 @@ concurrent intakes stay exact because every write is conditional:
   ``jobs.models.JobCharge``) against the pixels the worker made.
 
 A job sent again with fresh tickets from the same quote (a gateway's retry) is credited, not charged or queued
-again. Quote attributes older than the ticket validity period are removed once a sender holds ``QUOTES_KEPT``.
+again. Quote attributes older than the ticket validity period are removed once a sender holds ``QUOTES_KEPT``
+(looked at every ``QUOTES_KEPT`` payments, by the ``payments`` counter).
 """
 
 from __future__ import annotations
@@ -126,12 +127,16 @@ class Ledger:
         update = self._sender_update(payment, job_id, fee, charge)
         if not payment.winners:
             try:
-                answer = self._client.update_item(**update, ReturnValues="ALL_NEW")
+                # Only the counters come back: the whole item (every quote's mark) would cost the write its
+                # size again on the way back, each time.
+                answer = self._client.update_item(**update, ReturnValues="UPDATED_NEW")
             except ClientError as error:
                 if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                     raise _Refused([0]) from None
                 raise
-            self._forget_old_quotes(payment.sender, answer.get("Attributes", {}), payment)
+            counted: Any = answer.get("Attributes", {}).get("payments", 1)
+            if int(counted) % QUOTES_KEPT == 0:
+                self._forget_old_quotes(payment.sender, payment)
             return
         puts = [
             {
@@ -160,8 +165,9 @@ class Ledger:
             ":received": len(payment.tickets),
             ":fee": fee,
             ":jobs": 1 if charge else 0,
+            ":one": 1,
         }
-        adds = "balance :delta, received :received, charged :fee, jobs :jobs"
+        adds = "balance :delta, received :received, charged :fee, jobs :jobs, payments :one"
         # A quote's first tickets, or ones above its mark (for another job, when charging), while none of it won.
         other_job = " AND #q.#j <> :job" if charge else ""
         fresh = f"(attribute_not_exists(#q) OR (#q.#n < :first{other_job} AND attribute_not_exists(#q.#s)))"
@@ -209,8 +215,10 @@ class Ledger:
             return "underfunded"
         return "short"
 
-    def _forget_old_quotes(self, sender: str, item: dict[str, Any], payment: CheckedPayment) -> None:
-        """Remove the quote attributes of rounds no ticket can be redeemed in any more, once there are many."""
+    def _forget_old_quotes(self, sender: str, payment: CheckedPayment) -> None:
+        """Remove the quote attributes of rounds no ticket can be redeemed in any more, once there are many (looked
+        at once every ``QUOTES_KEPT`` payments, so that a sender's item holds at most about twice that)."""
+        item: dict[str, Any] = self.balances.get_item(Key={"sender": sender}, ConsistentRead=True).get("Item", {})
         quotes = {name: mark for name, mark in item.items() if name.startswith(QUOTE_PREFIX)}
         if len(quotes) <= QUOTES_KEPT:
             return

@@ -411,6 +411,32 @@ def test_a_job_paid_from_an_older_round_is_answered_with_a_fresh_quote_the_gatew
     assert len(market.queued()) == 3
 
 
+def test_a_senders_item_forgets_the_marks_of_quotes_no_ticket_can_be_redeemed_from(
+    chain: Chain, market: Market, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("chalicelib.payments.ledger.QUOTES_KEPT", 4)  # looked at every 4 payments
+    sender = market.gateway.address
+
+    def marks() -> set[str]:
+        item = market.ledger.balances.get_item(Key={"sender": sender}, ConsistentRead=True)["Item"]
+        return {name for name in item if name.startswith("q:")}
+
+    def pay_from_a_fresh_quote(seq: int) -> str:
+        fresh = quote(market.terms, market.view, sender)
+        market.payer.book.put(market.orchestrator.address, fresh)
+        market.send(market.paid(seq))
+        return "q:0x" + fresh.ticket_params.recipient_rand_hash.hex()
+
+    old = {pay_from_a_fresh_quote(seq) for seq in range(6)}  # a stranger's gateway asking for quote after quote
+    assert marks() == old  # the 4th payment looked, but all were of this round: a replay of any is still refused
+    for _ in range(3):
+        chain.next_round()  # now no ticket of those quotes can be redeemed, so no replay of one matters
+    new = {pay_from_a_fresh_quote(6), pay_from_a_fresh_quote(7)}  # the 8th payment looks again
+    assert len(marks() - new) == 2  # and removed as many as it keeps (4), bounding one write's size
+    new |= {pay_from_a_fresh_quote(seq) for seq in range(8, 12)}  # the 12th payment looks again
+    assert marks() == new
+
+
 def test_a_job_whose_ticket_won_is_answered_with_a_fresh_quote(lottery: Market) -> None:
     first = lottery.paid(1)
     taken = _take(lottery, first)
