@@ -14,11 +14,19 @@ from rich.console import Console
 from rich.table import Table
 
 from chalicelib.chain.protocol import Protocol
-from chalicelib.core.settings import Settings
 from lpcli.context import command_session, console, options
 from lpcli.session import KEY_ENV, address_of, load_account
 from lpcli.staking import position, unbonding_locks
-from lpcli.tickets import OffchainCounts, by_recipient, by_sender, redeemed_tickets, stage_ticket_counts, ticket_rows
+from lpcli.tickets import (
+    OffchainCounts,
+    by_recipient,
+    by_sender,
+    redeemed_tickets,
+    stage_address,
+    stage_settings,
+    stage_ticket_counts,
+    ticket_rows,
+)
 from lpcli.units import format_ppm, format_price, format_token
 
 # ------------------------------------------------------------------------------------------------ reads
@@ -111,16 +119,20 @@ def sender_status(protocol: Protocol, address: ChecksumAddress) -> dict[str, Any
 
 
 def tickets_status(
-    protocol: Protocol, address: ChecksumAddress | None, counted: dict[str, OffchainCounts] | None = None
+    protocol: Protocol,
+    address: ChecksumAddress | None,
+    counted: dict[str, OffchainCounts] | None = None,
+    counter: str | None = None,
 ) -> dict[str, Any]:
     """Redeemed winning tickets per recipient (chain), with tickets sent, received and won where a stage's own
-    count was read (``counted``, per recipient: see ``stage_ticket_counts``)."""
+    count was read (``counted``, per recipient: see ``stage_ticket_counts``; ``counter``: that stage's address)."""
     pairs = redeemed_tickets(protocol)
     counted = counted or {}
     result: dict[str, Any] = {"by_recipient": ticket_rows(by_recipient(pairs), counted)}
     if address is not None:
         sent = by_sender(pairs).get(address)
-        sends = [c.sent for c in counted.values() if c.sent is not None]
+        # what a gateway sent is its own count: shown for the account only when the account is that gateway
+        sends = [c.sent for c in counted.values() if c.sent is not None] if counter == address else []
         result["as_sender"] = {
             "sent": sum(sends) if sends else None,
             "redeemed": sent.count if sent else 0,
@@ -130,7 +142,10 @@ def tickets_status(
 
 
 def status(
-    protocol: Protocol, address: ChecksumAddress | None, counted: dict[str, OffchainCounts] | None = None
+    protocol: Protocol,
+    address: ChecksumAddress | None,
+    counted: dict[str, OffchainCounts] | None = None,
+    counter: str | None = None,
 ) -> dict[str, Any]:
     """Everything ``lp status`` shows, as plain values (wei and LPT base units, terms in ppm)."""
     return {
@@ -139,7 +154,7 @@ def status(
         "active_set": active_set(protocol),
         "account": account_status(protocol, address) if address else None,
         "sender": sender_status(protocol, address) if address else None,
-        "tickets": tickets_status(protocol, address, counted),
+        "tickets": tickets_status(protocol, address, counted, counter),
     }
 
 
@@ -262,9 +277,9 @@ def show(
     stage: Annotated[
         str | None,
         typer.Option(
-            envvar="LP_STAGE",
             help="Add what this stage of yours counted, from its DynamoDB tables: the tickets a gateway sent, those "
-            "an orchestrator received and won.",
+            "an orchestrator received and won. Run it in the stage's environment (its LP_STAGE, roles, key and AWS "
+            "account; on the local stack: eval $(.venv/bin/python -m devstack env STAGE)).",
         ),
     ] = None,
 ) -> None:
@@ -278,8 +293,11 @@ def show(
     else:
         address = None
     protocol = command_session(ctx).protocol
-    counted = stage_ticket_counts(Settings(stage=stage)) if stage else None
-    report = status(protocol, address, counted)
+    counted = counter = None
+    if stage:
+        settings = stage_settings(stage)
+        counted, counter = stage_ticket_counts(settings), stage_address(settings)
+    report = status(protocol, address, counted, counter)
     report["stage"] = stage
     if as_json:
         typer.echo(json.dumps(report, indent=1))

@@ -6,6 +6,7 @@ a gateway the tickets it sent each orchestrator (its ``tallies``), an orchestrat
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -14,6 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from eth_account import Account
+from pydantic import ValidationError
 from web3 import Web3
 
 from chalicelib.chain.protocol import Protocol
@@ -70,6 +72,33 @@ def by_sender(pairs: Mapping[tuple[str, str], Redeemed]) -> dict[str, Redeemed]:
     return _summed(pairs, recipient=False)
 
 
+def stage_settings(stage: str) -> Settings:
+    """The settings of ``stage`` from this environment, which must be that stage's (its roles, key and AWS account
+    or endpoint say which tables to read and whose address the counts are under)."""
+    here = os.environ.get("LP_STAGE")
+    if here != stage:
+        raise CliError(
+            f"--stage {stage} reads that stage's tables with its own settings (roles, key, AWS account), and this "
+            f"environment is {f'stage {here}' if here else 'no stage'}'s: set it first, e.g. "
+            f"`eval $(.venv/bin/python -m devstack env {stage})` on the local stack"
+        )
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise CliError(f"stage {stage}'s settings (LP_*) are not valid: {str(error).splitlines()[0]}") from None
+
+
+def stage_address(stage: Settings) -> str | None:
+    """The address of the stage's key (LP_ETH_PRIVATE_KEY), if it has one."""
+    if stage.eth_private_key is None:
+        return None
+    return str(Account.from_key(stage.eth_private_key.get_secret_value()).address)
+
+
+def _checksummed(address: str) -> str:
+    return Web3.to_checksum_address(address) if Web3.is_address(address) else address
+
+
 def stage_ticket_counts(stage: Settings) -> dict[str, OffchainCounts]:
     """What ``stage`` counted, per recipient (checksummed): as a gateway, the tickets it sent each orchestrator; as
     an orchestrator, the tickets it received and won from every sender. Read from the stage's tables in the AWS
@@ -81,14 +110,14 @@ def stage_ticket_counts(stage: Settings) -> dict[str, OffchainCounts]:
         if stage.has_role("gateway"):
             tallies = OrchestratorTally(dynamodb.Table(stage.name("tallies")))
             for address, tally in tallies.totals().items():
-                counts[Web3.to_checksum_address(address)] = OffchainCounts(sent=tally.tickets)
+                counts[_checksummed(address)] = OffchainCounts(sent=tally.tickets)
         if stage.has_role("orchestrator"):
-            if stage.eth_private_key is None:
+            me = stage_address(stage)
+            if me is None:
                 raise CliError(
                     f"stage {stage.stage} is an orchestrator, but its key (LP_ETH_PRIVATE_KEY) is not set: the "
                     "tickets it won are counted under its address"
                 )
-            me = Web3.to_checksum_address(Account.from_key(stage.eth_private_key.get_secret_value()).address)
             tables = (dynamodb.Table(stage.name(name)) for name in ("tickets", "balances", "charges"))
             per_sender = Ledger(*tables).ticket_counts()
             received = sum(r for r, _ in per_sender.values())

@@ -69,13 +69,14 @@ def header(spans: dict[str, float]) -> dict[str, str]:
 
 
 def durations(value: str | None) -> dict[str, float]:
-    """The metrics of a ``Server-Timing`` header with a duration, by name; what cannot be read is left out."""
+    """The metrics of a ``Server-Timing`` header with a duration, by name (the first entry of a name: a stranger
+    repeating one cannot add up past ``MAX_MS``); what cannot be read is left out."""
     found: dict[str, float] = {}
     for entry in (value or "").split(","):
         metric = _METRIC.match(entry)
-        if metric is None:
+        if metric is None or metric[1] in found:
             continue
         duration = _DURATION.search(metric[2] or "")
         if duration is not None and (ms := float(duration[1])) <= MAX_MS:
-            found[metric[1]] = found.get(metric[1], 0.0) + ms
+            found[metric[1]] = ms
     return found

@@ -113,11 +113,11 @@ def _post(
         failures.append(f"{orchestrator.address}: {type(error).__name__}")
         logger.warning("orchestrator unreachable", orchestrator=orchestrator.address, error=str(error))
         return "next", None
-    if isinstance(job, PaidJob):  # the orchestrator's own time on the tickets (and its queue), as it says
-        reported = timing.durations(response.headers.get(timing.HEADER))
-        for name in set(timing.FROM_ORCHESTRATOR) & reported.keys():
-            timing.add(name, reported[name])
     if response.status_code in (200, 201, 202):
+        if isinstance(job, PaidJob):  # the orchestrator's own time on the tickets (and its queue), as it says
+            reported = timing.durations(response.headers.get(timing.HEADER))
+            for name in set(timing.FROM_ORCHESTRATOR) & reported.keys():
+                timing.add(name, reported[name])
         return _taken(response)
     failures.append(f"{orchestrator.address}: HTTP {response.status_code}")
     if response.status_code == 402:

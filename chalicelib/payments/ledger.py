@@ -102,29 +102,33 @@ class Ledger:
         if why == "redelivered":
             return Charge("already_charged", fee)
         if why == "repaid":  # the same job, fresh tickets: a gateway's retry; credit them, charge nothing
-            self._credit_only(payment, job_id, now_s)
+            self._credit_only(payment, job_id, now_s, charged=True)
             return Charge("already_charged", fee)
         if why != "short":
             raise _refusal(why, payment, self.pending_winnings(payment.sender))
-        self._credit_only(payment, job_id, now_s)
+        self._credit_only(payment, job_id, now_s, charged=False)
         raise refused(
             "insufficient_balance",
             f"the job costs {fee} wei; {payment.sender}'s tickets so far leave {self.balance(payment.sender)} wei: "
             "send more",
         )
 
-    def _credit_only(self, payment: CheckedPayment, job_id: str, now_s: int) -> None:
+    def _credit_only(self, payment: CheckedPayment, job_id: str, now_s: int, *, charged: bool) -> None:
+        """Credit the payment's tickets without charging; ``charged``: whether its job was charged before."""
         try:
-            self._write(payment, job_id, 0, now_s, charge=False)
+            self._write(payment, job_id, 0, now_s, charge=False, charged=charged)
         except _Refused:
             why = self._why_refused(payment, job_id)
             if why not in ("redelivered", "short"):
                 raise _refusal(why, payment, self.pending_winnings(payment.sender)) from None
 
-    def _write(self, payment: CheckedPayment, job_id: str, fee: int, now_s: int, *, charge: bool) -> None:
+    def _write(
+        self, payment: CheckedPayment, job_id: str, fee: int, now_s: int, *, charge: bool, charged: bool = True
+    ) -> None:
         """One write: the sender's item (mark, credit, charge, pending winnings) and, with winners, their records
-        in the same transaction; ``_Refused`` if a condition fails."""
-        update = self._sender_update(payment, job_id, fee, charge)
+        in the same transaction; ``_Refused`` if a condition fails. The mark remembers whether the job was charged
+        (``charge``, or ``charged`` before), so that the same payment again is known as taken only if it was."""
+        update = self._sender_update(payment, job_id, fee, charge, charge or charged)
         if not payment.winners:
             try:
                 # Only the counters come back: the whole item (every quote's mark) would cost the write its
@@ -149,14 +153,19 @@ class Ledger:
             for t in payment.winners
         ]
         self._transact([{"Update": update}, *puts])
+        self._forget_old_quotes(payment.sender, payment)  # a winner retires its quote: the next one adds a mark
 
-    def _sender_update(self, payment: CheckedPayment, job_id: str, fee: int, charge: bool) -> dict[str, Any]:
+    def _sender_update(
+        self, payment: CheckedPayment, job_id: str, fee: int, charge: bool, job_charged: bool
+    ) -> dict[str, Any]:
         nonces = [t.ticket.sender_nonce for t in payment.tickets]
         created = payment.tickets[0].ticket.creation_round
         won = sum(t.ticket.face_value for t in payment.winners)
         mark: dict[str, Any] = {"n": max(nonces), "j": job_id, "r": created}
         if won:
             mark["s"] = True
+        if job_charged:
+            mark["c"] = True
         names = {"#q": QUOTE_PREFIX + "0x" + payment.recipient_rand_hash.hex(), "#n": "n", "#s": "s"}
         values: dict[str, Any] = {
             ":mark": mark,
@@ -203,7 +212,8 @@ class Ledger:
         nonces = [t.ticket.sender_nonce for t in payment.tickets]
         if isinstance(mark, dict):
             if mark.get("j") == job_id and int(mark.get("n", -1)) == max(nonces):
-                return "redelivered"
+                # the same payment again: taken if its job was charged; else refused for its balance before
+                return "redelivered" if mark.get("c") else "short"
             if int(mark.get("n", -1)) >= min(nonces):
                 return "replayed"
             if mark.get("s"):
@@ -216,8 +226,10 @@ class Ledger:
         return "short"
 
     def _forget_old_quotes(self, sender: str, payment: CheckedPayment) -> None:
-        """Remove the quote attributes of rounds no ticket can be redeemed in any more, once there are many (looked
-        at once every ``QUOTES_KEPT`` payments, so that a sender's item holds at most about twice that)."""
+        """Remove the quote attributes of rounds no ticket can be redeemed in any more, once there are many: looked
+        at every ``QUOTES_KEPT`` payments and after each winner (which retires its quote, so that the next payment
+        brings a new one), up to ``QUOTES_KEPT`` at a time, so old marks go at least as fast as new ones come.
+        Marks of quotes still redeemable stay: a sender's item holds those of its last rounds."""
         item: dict[str, Any] = self.balances.get_item(Key={"sender": sender}, ConsistentRead=True).get("Item", {})
         quotes = {name: mark for name, mark in item.items() if name.startswith(QUOTE_PREFIX)}
         if len(quotes) <= QUOTES_KEPT:

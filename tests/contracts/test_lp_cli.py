@@ -306,9 +306,14 @@ def test_a_missing_key_deployment_or_node_is_said_in_words(lp: Lp, chain: Chain,
         "status", env={"LP_ETH_RPC_URL": "http://127.0.0.1:9"}
     )
     no_aws = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"}
-    said = lp.fails("status", "--stage", "orch-z", env={**no_aws, "LP_ROLES": '["orchestrator"]'})
+    said = lp.fails("status", "--stage", "orch-a")
+    assert "--stage orch-a reads that stage's tables with its own settings" in said
+    assert "this environment is no stage's" in said and "devstack env orch-a" in said
+    assert "this environment is stage dev's" in lp.fails("status", "--stage", "orch-a", env={"LP_STAGE": "dev"})
+    orchestrator = {**no_aws, "LP_STAGE": "orch-z", "LP_ROLES": '["orchestrator"]'}
+    said = lp.fails("status", "--stage", "orch-z", env=orchestrator)
     assert "stage orch-z is an orchestrator, but its key (LP_ETH_PRIVATE_KEY) is not set" in said
-    said = lp.fails("status", "--stage", "dev", env=no_aws)
+    said = lp.fails("status", "--stage", "dev", env={**no_aws, "LP_STAGE": "dev"})
     assert "stage dev's tables could not be read: Could not connect to the endpoint URL" in said
     other = chain.deployment.model_copy(update={"chain_id": 1}).save(tmp_path / "other.json")
     assert "was deployed on chain 1" in lp.fails("status", env={"LP_DEPLOYMENT_FILE": str(other)})

@@ -324,6 +324,9 @@ def test_too_few_tickets_for_the_fee_are_refused_and_kept_as_credit(chain: Chain
     assert market.refused(short) == "insufficient_balance"
     one = int(job.payment.ticket_params.expected_value)
     assert market.ledger.balance(market.gateway.address) == one  # the ticket counts toward the next job
+    # The same body delivered again is refused again, not answered as a job taken, and not credited twice.
+    assert market.refused(short) == "insufficient_balance"
+    assert market.ledger.balance(market.gateway.address) == one and market.queued() == []
 
 
 def test_a_payment_expecting_a_lower_price_is_refused(market: Market) -> None:
