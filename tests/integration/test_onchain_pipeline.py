@@ -4,7 +4,8 @@ stakes and prices, a funded gateway, moto over HTTP, the event pump and real wor
 Segments are paid with tickets; the orchestrators' redeemers get the winning ones paid on chain. Whatever
 happens on the way (a winning ticket's message delivered again, an orchestrator's functions stopped while
 its queue holds winners, then started again), the ETH the TicketBroker credits each orchestrator equals
-the face values of the winning tickets it redeemed, and no ticket is redeemed twice.
+the face values of the winning tickets it redeemed, and no ticket is redeemed twice. The operator's dashboard
+shows the same network and payments: the stakes and credits of the chain, the gateway's funds, the tickets sent.
 """
 
 from __future__ import annotations
@@ -185,6 +186,40 @@ def test_paid_segments_credit_each_orchestrator_the_face_value_of_its_redeemed_t
     again = payments_report(onchain)
     assert [(o.credited, o.redeemed) for o in again] == [(o.credited, o.redeemed) for o in report]
     _check_books(onchain, again)
+
+
+def test_the_dashboard_shows_the_network_and_the_payments_as_the_chain_and_the_ledgers_have_them(
+    onchain: LocalStack, api: Api
+) -> None:
+    stream = api.create_stream("watched")
+    for seq, body in enumerate(segment_bytes("360p", n=2)):
+        assert api.push(stream["streamKey"], seq, body).status_code == 202
+    _ready(api, stream, range(2))
+    report = {o.address: o for o in wait_for_payments(onchain, timeout_s=90)}
+    protocol = _protocol(onchain)
+
+    def caught_up() -> dict[str, Any] | None:  # the projections follow the chain a poll behind
+        response = api.call("GET", "/dashboard/data")
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()
+        credited = {o["address"]: int(o["creditedWei"] or 0) for o in data["payments"]["orchestrators"]}
+        stakes = {o["address"]: int(o["stake"] or 0) for o in data["orchestrators"]}
+        chain = {a: protocol.bonding.functions.transcoderTotalStake(a).call() for a in report}  # reward() mints
+        same = all(credited.get(a) == o.credited and stakes.get(a) == chain[a] for a, o in report.items())
+        return data if same else None
+
+    data = wait_for(caught_up, 60, what="the dashboard's credits and stakes equal the chain's")
+    assert data["mode"] == "onchain" and not data["notes"], data["notes"]
+    assert stream["id"] in {s["id"] for s in data["streams"]}
+    gateway = onchain.address_of(onchain.gateway.name)
+    funds = data["payments"]["sender"]
+    deposit, _, reserve, _ = protocol.broker.functions.getSenderInfo(gateway).call()
+    assert (funds["address"], int(funds["depositWei"]), int(funds["reserveWei"])) == (gateway, deposit, reserve)
+    shown = {o["address"]: o for o in data["orchestrators"]}
+    sent = {o["address"]: o["ticketsSent"] for o in data["payments"]["orchestrators"]}
+    for address, o in report.items():
+        assert shown[address]["active"] is True and int(shown[address]["stake"]) > 0
+        assert sent[address] >= o.sent  # the gateway's tallies: at least what its segments' records say
 
 
 def test_an_orchestrator_down_loses_no_segment_and_its_redeemer_resumes_its_queue(
