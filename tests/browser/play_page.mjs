@@ -22,6 +22,9 @@ import { join } from 'node:path';
 import { openBrowser, sleep } from './chromium.mjs';
 
 const PLAY_FOR_MS = 2500; // how long playback is watched before and after the switch
+// ... and how long at most, when it has not yet advanced MIN_ADVANCE_S (a busy machine may stall a moment
+// on a switch while the new rendition's segments load; playback that goes on passes, one that stopped does not)
+const PLAY_WITHIN_MS = 6000;
 const MIN_ADVANCE_S = 1;
 
 function usage(msg) {
@@ -102,8 +105,13 @@ async function until(page, predicate, deadline, what) {
 
 async function watchPlayback(page) {
   const before = await page.evaluate(viewInPage);
+  const started = Date.now();
   await sleep(PLAY_FOR_MS);
-  const after = await page.evaluate(viewInPage);
+  let after = await page.evaluate(viewInPage);
+  while (after.currentTime - before.currentTime < MIN_ADVANCE_S && Date.now() - started < PLAY_WITHIN_MS) {
+    await sleep(250);
+    after = await page.evaluate(viewInPage);
+  }
   return { from: round3(before.currentTime), to: round3(after.currentTime), advanced: round3(after.currentTime - before.currentTime) };
 }
 
