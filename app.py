@@ -343,8 +343,7 @@ def playback_info(playback_id: str) -> Response:
     or a recorded session's (``type: recording``, its VOD playlist and MP4)."""
     _require_role("gateway")
     info = wiring.recordings().info(playback_id, _public_base())
-    headers: dict[str, str | list[str]] = {"Content-Type": "application/json", "Cache-Control": "no-cache"}
-    return Response(body=json.dumps(info.wire()), status_code=200, headers=headers)
+    return _json(info.wire(), 200, {"Cache-Control": "no-cache"})
 
 
 @app.route("/play/{playback_id}", methods=["GET"], content_types=ANY_TYPE)
@@ -388,8 +387,7 @@ def dashboard_data() -> Response:
     """
     _require_role("gateway")
     data = wiring.dashboard().data(_owner(), now_ms())
-    headers: dict[str, str | list[str]] = {"Content-Type": "application/json", "Cache-Control": "no-store"}
-    return Response(body=json.dumps(data.wire()), status_code=200, headers=headers)
+    return _json(data.wire(), 200, {"Cache-Control": "no-store"})
 
 
 @app.route("/dashboard/assets/{name}", methods=["GET"], content_types=ANY_TYPE)

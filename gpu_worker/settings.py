@@ -16,12 +16,11 @@ def _default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-class WorkerSettings(BaseSettings):
-    """How one worker process runs. Environment variables are ``LP_WORKER_`` + the field name."""
+class QueueLoopSettings(BaseSettings):
+    """What every queue-loop process (``worker.QueueLoop``) reads: its queue, the stage it serves, how it polls.
+    Each kind reads them under its own prefix (``LP_WORKER_``, ``LP_RECORDER_``)."""
 
-    model_config = SettingsConfigDict(env_prefix="LP_WORKER_", extra="ignore")
-
-    # The jobs queue: its URL, or its name (default: the stage's ``jobs`` queue, e.g. lp-dev-jobs).
+    # The queue: its URL, or its name (default: the stage's queue of this kind, e.g. lp-dev-jobs).
     queue_url: str | None = None
     queue_name: str | None = None
     # The stage, resource prefix and region it serves: the same LP_* variables the app reads.
@@ -32,6 +31,16 @@ class WorkerSettings(BaseSettings):
     wait_time_s: int = Field(default=20, ge=0, le=20)
     # Extend a running job's visibility this often, as a fraction of the queue's visibility timeout.
     heartbeat_fraction: float = Field(default=1 / 3, gt=0, lt=1)
+    # Stop after this many jobs (0: never); useful for one-shot runs and tests.
+    max_jobs: int = Field(default=0, ge=0)
+    log_level: str = "INFO"
+
+
+class WorkerSettings(QueueLoopSettings):
+    """How one worker process runs. Environment variables are ``LP_WORKER_`` + the field name."""
+
+    model_config = SettingsConfigDict(env_prefix="LP_WORKER_", extra="ignore")
+
     # A failed job comes back after this many seconds times its receive count (capped at the
     # queue's visibility timeout) instead of a whole visibility timeout.
     retry_delay_s: float = Field(default=2.0, ge=0)
@@ -51,28 +60,16 @@ class WorkerSettings(BaseSettings):
     usage_queue_name: str | None = None
     # A paid job makes at most this many times the output pixels it paid for (chalicelib.jobs.pixels).
     max_paid_overrun: float = Field(default=DEFAULT_MAX_OVERRUN, ge=1)
-    # Stop after this many jobs (0: never); useful for one-shot runs and tests.
-    max_jobs: int = Field(default=0, ge=0)
     worker_id: str = Field(default_factory=_default_worker_id)
-    log_level: str = "INFO"
 
 
-class RecorderSettings(BaseSettings):
+class RecorderSettings(QueueLoopSettings):
     """How one recorder process runs (``python -m gpu_worker.recorder``). Environment: ``LP_RECORDER_`` + name."""
 
     model_config = SettingsConfigDict(env_prefix="LP_RECORDER_", extra="ignore")
 
-    # The gateway's ``recordings`` queue: its URL, or its name (default: the stage's, e.g. lp-dev-recordings).
-    queue_url: str | None = None
-    queue_name: str | None = None
-    stage: str = Field(default="dev", validation_alias="LP_STAGE")
-    resource_prefix: str | None = Field(default=None, validation_alias="LP_RESOURCE_PREFIX")
-    region: str = Field(default="us-east-1", validation_alias="LP_REGION")
-    wait_time_s: int = Field(default=20, ge=0, le=20)
-    heartbeat_fraction: float = Field(default=1 / 3, gt=0, lt=1)
+    # Its queue is the gateway's ``recordings`` queue (default: the stage's, e.g. lp-dev-recordings).
     retry_delay_s: float = Field(default=5.0, ge=0)
     # Where MP4s are made before they are uploaded (default: the system's temporary folder).
     work_dir: str | None = None
-    max_jobs: int = Field(default=0, ge=0)
     recorder_id: str = Field(default_factory=_default_worker_id)
-    log_level: str = "INFO"

@@ -13,48 +13,21 @@
 
 import { mkdirSync } from 'node:fs';
 
-import { join } from 'node:path';
+import { openBrowser, probeOptions, recordViolations, screenshot, sleep } from './chromium.mjs';
 
-import { openBrowser, sleep } from './chromium.mjs';
-
-function usage(msg) {
-  if (msg) process.stderr.write(`dashboard_page: ${msg}\n`);
-  process.stderr.write(
-    'usage: node tests/browser/dashboard_page.mjs --url URL --key KEY --stream ID --orchestrator ADDRESS'
-      + ' [--out DIR] [--timeout-ms M]\n',
+function options() {
+  const { values, timeoutMs, fail } = probeOptions(
+    'dashboard_page',
+    'node tests/browser/dashboard_page.mjs --url URL --key KEY --stream ID --orchestrator ADDRESS [--out DIR] [--timeout-ms M]',
+    ['url', 'key', 'stream', 'orchestrator', 'out'],
+    40000,
   );
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const opts = { url: null, key: null, stream: null, orchestrator: null, out: null, timeoutMs: 40000 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--url') opts.url = value();
-    else if (a === '--key') opts.key = value();
-    else if (a === '--stream') opts.stream = value();
-    else if (a === '--orchestrator') opts.orchestrator = value().toLowerCase();
-    else if (a === '--out') opts.out = value();
-    else if (a === '--timeout-ms') opts.timeoutMs = Number(value());
-    else usage(`unknown argument ${a}`);
-  }
-  if (!opts.url || !opts.key || !opts.stream || !opts.orchestrator) usage('give --url, --key, --stream, --orchestrator');
-  if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) usage('--timeout-ms must be a positive number');
-  return opts;
+  const { url, key, stream, orchestrator, out } = values;
+  if (!url || !key || !stream || !orchestrator) fail('give --url, --key, --stream, --orchestrator');
+  return { url, key, stream, orchestrator: orchestrator.toLowerCase(), out: out || null, timeoutMs };
 }
 
 
-// Runs in the page before its own script: records Content-Security-Policy violations.
-function recordViolations() {
-  window.__violations = [];
-  document.addEventListener('securitypolicyviolation', (e) => {
-    window.__violations.push({ directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile || null });
-  });
-}
 
 // Runs in the page: what the operator sees.
 function viewInPage(args) {
@@ -98,16 +71,6 @@ async function until(page, args, predicate, deadline, what) {
   }
 }
 
-async function shoot(page, out, name, shots) {
-  if (!out) return;
-  const path = join(out, name);
-  try {
-    await page.screenshot({ path, timeout: 5000, fullPage: true });
-    shots.push(path);
-  } catch (e) {
-    process.stderr.write(`dashboard_page: screenshot ${name} failed: ${e.message}\n`);
-  }
-}
 
 async function submitKey(page, key) {
   await page.fill('#api-key', key);
@@ -115,7 +78,7 @@ async function submitKey(page, key) {
 }
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = options();
   const t0 = Date.now();
   const deadline = t0 + opts.timeoutMs;
   const args = { stream: opts.stream, orchestrator: opts.orchestrator, key: opts.key };
@@ -164,7 +127,7 @@ async function main() {
     // One more refresh: the page keeps reading with the key it kept.
     const refreshes = result.shown.refreshes;
     result.refreshed = await until(page, args, (v) => v.refreshes > refreshes, deadline, 'the next refresh');
-    await shoot(page, opts.out, 'dashboard.png', result.screenshots);
+    await screenshot('dashboard_page', page, opts.out, 'dashboard.png', result.screenshots, true);
     const v = result.refreshed;
     result.keyInAnyUrl = result.requests.some((url) => url.includes(opts.key));
     result.ok = v.contentVisible && !v.formVisible && v.keyStored && v.storedKeyMatches && v.cookie === ''
@@ -172,7 +135,7 @@ async function main() {
   } catch (e) {
     result.probeError = String((e && e.message) || e).split('\n')[0];
     process.stderr.write(`dashboard_page: ${(e && e.stack) || e}\n`);
-    if (page) await shoot(page, opts.out, 'dashboard-failed.png', result.screenshots);
+    if (page) await screenshot('dashboard_page', page, opts.out, 'dashboard-failed.png', result.screenshots, true);
   }
   result.elapsedMs = Date.now() - t0;
   if (browser) await browser.close();

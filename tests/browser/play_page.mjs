@@ -17,9 +17,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 
-import { join } from 'node:path';
-
-import { openBrowser, sleep } from './chromium.mjs';
+import { openBrowser, probeOptions, recordViolations, screenshot, sleep } from './chromium.mjs';
 
 const PLAY_FOR_MS = 2500; // how long playback is watched before and after the switch
 // ... and how long at most, when it has not yet advanced MIN_ADVANCE_S (a busy machine may stall a moment
@@ -27,45 +25,20 @@ const PLAY_FOR_MS = 2500; // how long playback is watched before and after the s
 const PLAY_WITHIN_MS = 6000;
 const MIN_ADVANCE_S = 1;
 
-function usage(msg) {
-  if (msg) process.stderr.write(`play_page: ${msg}\n`);
-  process.stderr.write(
-    'usage: node tests/browser/play_page.mjs --live URL [--go-file PATH] [--offline URL] [--ended URL] [--out DIR]'
-      + ' [--timeout-ms M]\n',
+function options() {
+  const { values, timeoutMs, fail } = probeOptions(
+    'play_page',
+    'node tests/browser/play_page.mjs --live URL [--go-file PATH] [--offline URL] [--ended URL] [--out DIR] [--timeout-ms M]',
+    ['live', 'go-file', 'offline', 'ended', 'out'],
+    50000,
   );
-  process.exit(2);
-}
-
-function parseArgs(argv) {
-  const opts = { live: null, goFile: null, offline: null, ended: null, out: null, timeoutMs: 50000 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      if (i + 1 >= argv.length) usage(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--live') opts.live = value();
-    else if (a === '--go-file') opts.goFile = value();
-    else if (a === '--offline') opts.offline = value();
-    else if (a === '--ended') opts.ended = value();
-    else if (a === '--out') opts.out = value();
-    else if (a === '--timeout-ms') opts.timeoutMs = Number(value());
-    else usage(`unknown argument ${a}`);
-  }
-  if (!opts.live && !opts.offline && !opts.ended) usage('give at least one page');
-  if (!Number.isFinite(opts.timeoutMs) || opts.timeoutMs <= 0) usage('--timeout-ms must be a positive number');
-  return opts;
+  const { live = null, offline = null, ended = null, out = null } = values;
+  if (!live && !offline && !ended) fail('give at least one page');
+  return { live, goFile: values['go-file'] || null, offline, ended, out, timeoutMs };
 }
 
 const round3 = (x) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : x);
 
-// Runs in the page before its own scripts: records Content-Security-Policy violations.
-function recordViolations() {
-  window.__violations = [];
-  document.addEventListener('securitypolicyviolation', (e) => {
-    window.__violations.push({ directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile || null });
-  });
-}
 
 // Runs in the page: what a viewer sees, and what hls.js is doing.
 function viewInPage() {
@@ -115,16 +88,6 @@ async function watchPlayback(page) {
   return { from: round3(before.currentTime), to: round3(after.currentTime), advanced: round3(after.currentTime - before.currentTime) };
 }
 
-async function shoot(page, out, name, shots) {
-  if (!out) return;
-  const path = join(out, name);
-  try {
-    await page.screenshot({ path, timeout: 5000 });
-    shots.push(path);
-  } catch (e) {
-    process.stderr.write(`play_page: screenshot ${name} failed: ${e.message}\n`);
-  }
-}
 
 async function livePage(context, url, goFile, deadline, out, shots) {
   const page = await context.newPage();
@@ -143,7 +106,7 @@ async function livePage(context, url, goFile, deadline, out, shots) {
     report.levels = playing.levels;
     report.options = (await page.evaluate(viewInPage)).qualityOptions;
     report.badgeVisible = (await page.evaluate(viewInPage)).badgeVisible;
-    await shoot(page, out, 'live.png', shots);
+    await screenshot('play_page', page, out, 'live.png', shots);
 
     // Pick, in the selector, the rendition furthest in height from the one playing, and switch to it.
     const now = await page.evaluate(viewInPage);
@@ -166,13 +129,13 @@ async function livePage(context, url, goFile, deadline, out, shots) {
     const last = await page.evaluate(viewInPage);
     report.final = last;
     report.violations = last.violations;
-    await shoot(page, out, 'switched.png', shots);
+    await screenshot('play_page', page, out, 'switched.png', shots);
     report.ok = report.before.advanced >= MIN_ADVANCE_S && report.after.advanced >= MIN_ADVANCE_S
       && report.badgeVisible && last.currentLevel === Number(target.value) && last.violations.length === 0;
   } catch (e) {
     report.error = String((e && e.message) || e);
     try { report.final = await page.evaluate(viewInPage); } catch { /* page gone */ }
-    await shoot(page, out, 'live-failed.png', shots);
+    await screenshot('play_page', page, out, 'live-failed.png', shots);
   }
   await page.close().catch(() => {});
   return report;
@@ -186,19 +149,19 @@ async function statePage(context, url, state, deadline, out, shots) {
     const view = await until(page, (v) => v.state === state, deadline, `the page to show "${state}"`);
     report.view = view;
     report.violations = view.violations;
-    await shoot(page, out, `${state}.png`, shots);
+    await screenshot('play_page', page, out, `${state}.png`, shots);
     report.ok = view.message.length > 0 && !view.badgeVisible && view.violations.length === 0;
   } catch (e) {
     report.error = String((e && e.message) || e);
     try { report.view = await page.evaluate(viewInPage); } catch { /* page gone */ }
-    await shoot(page, out, `${state}-failed.png`, shots);
+    await screenshot('play_page', page, out, `${state}-failed.png`, shots);
   }
   await page.close().catch(() => {});
   return report;
 }
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = options();
   const t0 = Date.now();
   const deadline = t0 + opts.timeoutMs;
   const result = { ok: false, live: null, offline: null, ended: null, screenshots: [], pageErrors: [], probeError: null };
