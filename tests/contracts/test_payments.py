@@ -424,10 +424,13 @@ def test_a_senders_item_forgets_the_marks_of_quotes_no_ticket_can_be_redeemed_fr
         item = market.ledger.balances.get_item(Key={"sender": sender}, ConsistentRead=True)["Item"]
         return {name for name in item if name.startswith("q:")}
 
+    sent: list[PaidJob] = []
+
     def pay_from_a_fresh_quote(seq: int) -> str:
         fresh = quote(market.terms, market.view, sender)
         market.payer.book.put(market.orchestrator.address, fresh)
-        market.send(market.paid(seq))
+        sent.append(market.paid(seq))
+        market.send(sent[-1])
         return "q:0x" + fresh.ticket_params.recipient_rand_hash.hex()
 
     old = {pay_from_a_fresh_quote(seq) for seq in range(6)}  # a stranger's gateway asking for quote after quote
@@ -438,6 +441,13 @@ def test_a_senders_item_forgets_the_marks_of_quotes_no_ticket_can_be_redeemed_fr
     assert len(marks() - new) == 2  # and removed as many as it keeps (4), bounding one write's size
     new |= {pay_from_a_fresh_quote(seq) for seq in range(8, 12)}  # the 12th payment looks again
     assert marks() == new
+    # The sender replays a payment whose quote's mark is gone, hoping for credit or work: its tickets are of a
+    # round no longer redeemable, so it is refused and gains nothing.
+    balance = market.ledger.balance(sender)
+    with pytest.raises(ApiError) as replayed:
+        market.send(sent[0].model_copy(update={"seq": 99, "job_id": "stream-1/99"}))
+    assert (replayed.value.status, replayed.value.code) == (402, "ticket_expired")
+    assert market.ledger.balance(sender) == balance and marks() == new
 
 
 def test_a_job_whose_ticket_won_is_answered_with_a_fresh_quote(lottery: Market) -> None:
