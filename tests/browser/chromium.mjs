@@ -57,7 +57,8 @@ export async function openBrowser(name, viewport, timeoutMs) {
 }
 
 // The options of probe `name` (each `--option VALUE`, as strings, by Node's own parser) and its `--timeout-ms`,
-// checked to be a positive number (`defaultTimeoutMs` when absent). `fail(message)` prints the message and
+// checked to be a positive number (`defaultTimeoutMs` when absent). A value that may begin with "-" (an API key
+// can) must be given as `--option=VALUE`: the parser takes `--option -x` for a missing value. `fail(message)` prints the message and
 // `usageLine`, then exits 2: the probes' answer to bad usage.
 export function probeOptions(name, usageLine, names, defaultTimeoutMs, argv = process.argv.slice(2)) {
   const fail = (msg) => {

@@ -49,10 +49,11 @@ def open_dashboard(
     reason = browser_unavailable_reason()
     if reason is not None:
         raise PlayerProbeError(reason)
-    args = ["--url", url, "--key", key, "--stream", stream_id, "--orchestrator", orchestrator]
-    args += ["--timeout-ms", str(inner_timeout(timeout_s))]
+    # --name=value: a value may begin with "-" (an API key can), which Node's parser would take for an option
+    args = [f"--url={url}", f"--key={key}", f"--stream={stream_id}", f"--orchestrator={orchestrator}"]
+    args.append(f"--timeout-ms={inner_timeout(timeout_s)}")
     if out is not None:
-        args += ["--out", str(out)]
+        args.append(f"--out={out}")
     data, exit_code, stderr = run_probe(SCRIPT, args, timeout_s)
     return DashboardReport(
         ok=bool(data.get("ok")),

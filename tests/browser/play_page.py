@@ -57,14 +57,11 @@ def open_player_pages(
     reason = browser_unavailable_reason()
     if reason is not None:
         raise PlayerProbeError(reason)
-    args = ["--timeout-ms", str(inner_timeout(timeout_s))]
-    for flag, url in (("--live", live), ("--offline", offline), ("--ended", ended)):
-        if url is not None:
-            args += [flag, url]
-    if go_file is not None:
-        args += ["--go-file", str(go_file)]
-    if out is not None:
-        args += ["--out", str(out)]
+    # --name=value: a value may begin with "-", which Node's parser would take for an option
+    args = [f"--timeout-ms={inner_timeout(timeout_s)}"]
+    for flag, value in (("live", live), ("offline", offline), ("ended", ended), ("go-file", go_file), ("out", out)):
+        if value is not None:
+            args.append(f"--{flag}={value}")
     data, exit_code, stderr = run_probe(SCRIPT, args, timeout_s)
     return PageReport(
         ok=bool(data.get("ok")),
